@@ -1,0 +1,170 @@
+//! `/api/v1/webhooks`: create, list, read, replace, patch, delete, enable, disable.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::json_body::JsonBody;
+use super::problem::ApiError;
+use super::state::AppState;
+use super::webhook_input::{Operation, WebhookInput};
+use super::webhook_view::{SecretDisplay, WebhookView};
+use crate::domain::choices::WebhookKind;
+use crate::domain::ids::WebhookId;
+use crate::domain::webhook::Webhook;
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    kind: Option<String>,
+    enabled: Option<bool>,
+    /// Case-insensitive substring of the name.
+    name: Option<String>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<WebhookInput>,
+) -> Result<Response, ApiError> {
+    let built = input
+        .into_spec(Operation::Create, state.catalog)
+        .map_err(ApiError::Validation)?;
+    let webhook = Webhook::new(built.spec, Utc::now());
+    state.store.insert_webhook(&webhook).await?;
+    tracing::info!(webhook_id = %webhook.id, name = %webhook.spec.name, "webhook created");
+    let display = if built.generated_secret {
+        SecretDisplay::RevealGenerated
+    } else {
+        SecretDisplay::Masked
+    };
+    let location = format!("/api/v1/webhooks/{}", webhook.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(WebhookView::new(&webhook, display)),
+    )
+        .into_response())
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let kind = query
+        .kind
+        .as_deref()
+        .map(WebhookKind::parse)
+        .transpose()
+        .map_err(|message| ApiError::invalid("kind", message))?;
+    let name = query.name.map(|n| n.to_lowercase());
+    let items: Vec<WebhookView> = state
+        .store
+        .list_webhooks()
+        .await?
+        .iter()
+        .filter(|w| kind.is_none_or(|k| w.spec.kind == k))
+        .filter(|w| query.enabled.is_none_or(|e| w.spec.enabled == e))
+        .filter(|w| {
+            name.as_deref()
+                .is_none_or(|n| w.spec.name.as_str().to_lowercase().contains(n))
+        })
+        .map(|w| WebhookView::new(w, SecretDisplay::Masked))
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let webhook = load(&state, &id).await?;
+    Ok(Json(WebhookView::new(&webhook, SecretDisplay::Masked)))
+}
+
+pub async fn replace(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<WebhookInput>,
+) -> Result<Json<WebhookView>, ApiError> {
+    update(state, &id, input, |stored| Operation::Replace(stored)).await
+}
+
+pub async fn patch(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<WebhookInput>,
+) -> Result<Json<WebhookView>, ApiError> {
+    update(state, &id, input, |stored| Operation::Patch(stored)).await
+}
+
+async fn update(
+    state: AppState,
+    id: &str,
+    input: WebhookInput,
+    operation: impl for<'a> FnOnce(&'a crate::domain::webhook::WebhookSpec) -> Operation<'a>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let mut webhook = load(&state, id).await?;
+    let built = input
+        .into_spec(operation(&webhook.spec), state.catalog)
+        .map_err(ApiError::Validation)?;
+    webhook.replace_spec(built.spec, Utc::now());
+    state.store.update_webhook(&webhook).await?;
+    tracing::info!(webhook_id = %webhook.id, "webhook updated");
+    Ok(Json(WebhookView::new(&webhook, SecretDisplay::Masked)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    if state.store.delete_webhook(&id).await? {
+        tracing::info!(webhook_id = %id, "webhook deleted");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("webhook"))
+    }
+}
+
+pub async fn enable(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookView>, ApiError> {
+    set_enabled(state, &id, true).await
+}
+
+pub async fn disable(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookView>, ApiError> {
+    set_enabled(state, &id, false).await
+}
+
+async fn set_enabled(
+    state: AppState,
+    id: &str,
+    enabled: bool,
+) -> Result<Json<WebhookView>, ApiError> {
+    let mut webhook = load(&state, id).await?;
+    webhook.set_enabled(enabled, Utc::now());
+    state.store.update_webhook(&webhook).await?;
+    tracing::info!(webhook_id = %webhook.id, enabled, "webhook switched");
+    Ok(Json(WebhookView::new(&webhook, SecretDisplay::Masked)))
+}
+
+/// A malformed id names no webhook: 404, like an unknown one.
+fn parse_id(raw: &str) -> Result<WebhookId, ApiError> {
+    WebhookId::parse(raw).map_err(|_| ApiError::NotFound("webhook"))
+}
+
+async fn load(state: &AppState, raw_id: &str) -> Result<Webhook, ApiError> {
+    let id = parse_id(raw_id)?;
+    state
+        .store
+        .get_webhook(&id)
+        .await?
+        .ok_or(ApiError::NotFound("webhook"))
+}

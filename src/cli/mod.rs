@@ -1,0 +1,91 @@
+//! Command-line interface: `serve` runs the service; the other subcommands talk to a
+//! running server over its JSON API.
+
+mod client;
+mod event_types;
+mod output;
+mod webhook;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use webhook::WebhookCommand;
+
+#[derive(Parser)]
+#[command(
+    name = "hookcast",
+    version,
+    about = "Self-hosted WebHook notification service"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the API and delivery service.
+    Serve {
+        /// TOML settings file; HOOKCAST_* environment variables override it.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Manage webhooks on a running server.
+    Webhook {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+    /// List the event types webhooks can subscribe to.
+    EventTypes {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Only `event` or only `alarm` types.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+}
+
+/// How CLI commands reach the server.
+#[derive(Args, Clone)]
+pub struct ClientArgs {
+    /// Base URL of the hookcast server.
+    #[arg(
+        long,
+        env = "HOOKCAST_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub server: String,
+    /// API token; defaults to the admin token in the local data directory.
+    #[arg(long, env = "HOOKCAST_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+    /// Where `serve` keeps its data (to find the generated admin token).
+    #[arg(long, env = "HOOKCAST_DATA_DIR", default_value = crate::config::DEFAULT_DATA_DIR, global = true)]
+    pub data_dir: PathBuf,
+    /// Print the API's JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl ClientArgs {
+    fn connect(&self) -> anyhow::Result<client::ApiClient> {
+        let token = client::resolve_token(self.token.clone(), &self.data_dir)?;
+        client::ApiClient::new(&self.server, token)
+    }
+}
+
+/// Runs a client subcommand.
+pub async fn run_client(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { .. } => unreachable!("serve is not a client command"),
+        Command::Webhook { client, command } => {
+            webhook::run(&client.connect()?, command, client.json).await
+        }
+        Command::EventTypes { client, kind } => {
+            event_types::run(&client.connect()?, kind.as_deref(), client.json).await
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Pure domain types. Each validates on construction, so a value of the type is a
+//! valid value: the API parses into these, the store persists them, the delivery
+//! engine reads them without re-checking.
+
+pub mod auth;
+pub mod catalog;
+pub mod choices;
+pub mod event_type;
+pub mod headers;
+pub mod ids;
+pub mod secret;
+pub mod target_url;
+pub mod validation;
+pub mod webhook;
+pub mod webhook_name;

@@ -1,0 +1,23 @@
+//! hookcast: a self-hosted WebHook notification service.
+//!
+//! Data flows one way: [`api`] → [`store`] → delivery (to come) → attempt log.
+//!
+//! - [`config`]: settings from defaults, a TOML file and `HOOKCAST_*` variables.
+//! - [`domain`]: validated types (webhook, auth, event-type catalog, …).
+//! - [`store`]: persistence behind one trait; SQLite in the data directory, with
+//!   secrets sealed by a key kept beside it.
+//! - [`api`]: the JSON API under `/api/v1` and the health probes.
+//! - [`server`]: wires the parts together and runs until shutdown.
+//! - [`cli`]: the `hookcast webhook …` / `hookcast event-types` client commands.
+
+pub mod admin_token;
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod domain;
+mod fs_util;
+pub mod server;
+pub mod store;
+
+/// Sent as `user-agent: hookcast/<version>`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,102 @@
+//! `hookcast serve`: opens the data directory and database, then serves until told to
+//! stop.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::admin_token::{self, AdminToken};
+use crate::api::{self, AppState};
+use crate::config::Settings;
+use crate::domain::catalog::Catalog;
+use crate::fs_util::create_private_dir;
+use crate::store::{Sealer, SqliteStore};
+
+/// Binds the configured address and serves until SIGINT or SIGTERM.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    run(settings, listener, shutdown).await
+}
+
+/// Serves on `listener` until `shutdown` is cancelled, then lets requests in flight
+/// finish. Tests call this with a port-0 listener and their own token.
+pub async fn run(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    create_private_dir(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
+    let sealer = Sealer::load_or_create(settings.secret_key.as_ref(), &settings.secret_key_path())?;
+    let store = SqliteStore::open(&settings.database_url, Arc::new(sealer))
+        .await
+        .with_context(|| "cannot open the database")?;
+    let token = admin_token::resolve(&settings).context("cannot set up the admin token")?;
+    announce_token(&token, &settings);
+
+    let state = AppState {
+        store: Arc::new(store),
+        admin_token: Arc::new(token.secret().clone()),
+        catalog: Catalog::builtin(),
+    };
+    let address = listener.local_addr()?;
+    tracing::info!(%address, data_dir = %settings.data_dir.display(), "hookcast is serving");
+    axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .context("HTTP server failed")?;
+    tracing::info!("hookcast stopped");
+    Ok(())
+}
+
+/// A generated token is printed once, on the terminal, not in the log; afterwards
+/// only its location is mentioned.
+fn announce_token(token: &AdminToken, settings: &Settings) {
+    let path = settings.admin_token_path();
+    match token {
+        AdminToken::Generated(secret) => println!(
+            "Generated an admin API token. It is shown only this once and kept in {} (mode 0600):\n\n    {}\n",
+            path.display(),
+            secret.expose()
+        ),
+        AdminToken::Stored(_) => {
+            tracing::info!(path = %path.display(), "using the stored admin token")
+        }
+        AdminToken::Configured(_) => tracing::info!("using the configured admin token"),
+    }
+}
+
+fn cancel_on_signal(token: CancellationToken) -> impl Future<Output = ()> {
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+            () = terminate => tracing::info!("SIGTERM received, shutting down"),
+        }
+        token.cancel();
+    }
+}

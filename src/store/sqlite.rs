@@ -1,0 +1,246 @@
+//! The embedded SQLite store: one file in the data directory, WAL mode.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlSafeStr, SqliteConnection, SqlitePool};
+
+use super::webhook_codec::{self, WebhookRow};
+use super::{Sealer, Store, StoreError};
+use crate::domain::ids::WebhookId;
+use crate::domain::webhook::Webhook;
+
+/// The schema, embedded in the binary and applied on start.
+fn migrator() -> Migrator {
+    let migration = |version, description: &'static str, sql: &'static str| {
+        Migration::new(
+            version,
+            Cow::Borrowed(description),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![migration(
+        1,
+        "webhooks",
+        include_str!("../../migrations/sqlite/0001_webhooks.sql"),
+    )])
+}
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+    sealer: Arc<Sealer>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` and applies migrations.
+    pub async fn open(url: &str, sealer: Arc<Sealer>) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk before the API acknowledges it, so an
+            // acknowledged write survives even a power cut, not only a process crash.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        migrator().run(&pool).await?;
+        Ok(SqliteStore { pool, sealer })
+    }
+
+    /// Subscriptions by webhook id: of one webhook, or of all when `id` is `None`.
+    async fn event_types_of(
+        conn: &mut SqliteConnection,
+        id: Option<&str>,
+    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        let rows = match id {
+            Some(id) => {
+                sqlx::query(
+                    "SELECT webhook_id, event_type FROM webhook_event_types WHERE webhook_id = ? ORDER BY position",
+                )
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?
+            }
+            None => {
+                sqlx::query("SELECT webhook_id, event_type FROM webhook_event_types ORDER BY webhook_id, position")
+                    .fetch_all(&mut *conn)
+                    .await?
+            }
+        };
+        let mut by_webhook: HashMap<String, Vec<String>> = HashMap::new();
+        for row in rows {
+            by_webhook
+                .entry(row.try_get("webhook_id")?)
+                .or_default()
+                .push(row.try_get("event_type")?);
+        }
+        Ok(by_webhook)
+    }
+
+    async fn replace_event_types(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        webhook: &Webhook,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM webhook_event_types WHERE webhook_id = ?")
+            .bind(webhook.id.as_str())
+            .execute(&mut **tx)
+            .await?;
+        for (position, code) in webhook_codec::event_type_strings(webhook) {
+            sqlx::query("INSERT INTO webhook_event_types (webhook_id, event_type, position) VALUES (?, ?, ?)")
+                .bind(webhook.id.as_str())
+                .bind(code)
+                .bind(position)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+fn read_row(row: &SqliteRow) -> Result<WebhookRow, sqlx::Error> {
+    Ok(WebhookRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        kind: row.try_get("kind")?,
+        url: row.try_get("url")?,
+        language: row.try_get("language")?,
+        auth_type: row.try_get("auth_type")?,
+        auth_sealed: row.try_get("auth_sealed")?,
+        format: row.try_get("format")?,
+        enabled: row.try_get("enabled")?,
+        disabled_reason: row.try_get("disabled_reason")?,
+        headers: row.try_get("headers")?,
+        timeout_seconds: row.try_get("timeout_seconds")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// A unique-constraint failure on insert or update can only be the name.
+fn name_conflict(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::NameTaken,
+        _ => StoreError::Database(error),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+        let row = webhook_codec::encode(webhook, &self.sealer);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO webhooks (id, name, kind, url, language, auth_type, auth_sealed, format, enabled, \
+             disabled_reason, headers, timeout_seconds, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&row.id)
+        .bind(&row.name)
+        .bind(&row.kind)
+        .bind(&row.url)
+        .bind(&row.language)
+        .bind(&row.auth_type)
+        .bind(&row.auth_sealed)
+        .bind(&row.format)
+        .bind(row.enabled)
+        .bind(&row.disabled_reason)
+        .bind(&row.headers)
+        .bind(row.timeout_seconds)
+        .bind(row.created_at)
+        .bind(row.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(name_conflict)?;
+        Self::replace_event_types(&mut tx, webhook).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+        let row = webhook_codec::encode(webhook, &self.sealer);
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE webhooks SET name = ?, kind = ?, url = ?, language = ?, auth_type = ?, auth_sealed = ?, \
+             format = ?, enabled = ?, disabled_reason = ?, headers = ?, timeout_seconds = ?, updated_at = ? \
+             WHERE id = ?",
+        )
+        .bind(&row.name)
+        .bind(&row.kind)
+        .bind(&row.url)
+        .bind(&row.language)
+        .bind(&row.auth_type)
+        .bind(&row.auth_sealed)
+        .bind(&row.format)
+        .bind(row.enabled)
+        .bind(&row.disabled_reason)
+        .bind(&row.headers)
+        .bind(row.timeout_seconds)
+        .bind(row.updated_at)
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(name_conflict)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Self::replace_event_types(&mut tx, webhook).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_webhook(&self, id: &WebhookId) -> Result<Option<Webhook>, StoreError> {
+        // One read transaction: the row and its subscriptions come from one snapshot.
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query("SELECT * FROM webhooks WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut event_types = Self::event_types_of(&mut tx, Some(id.as_str())).await?;
+        let codes = event_types.remove(id.as_str()).unwrap_or_default();
+        webhook_codec::decode(read_row(&row)?, codes, &self.sealer).map(Some)
+    }
+
+    async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query("SELECT * FROM webhooks ORDER BY created_at, id")
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut event_types = Self::event_types_of(&mut tx, None).await?;
+        rows.iter()
+            .map(|row| {
+                let row = read_row(row)?;
+                let codes = event_types.remove(&row.id).unwrap_or_default();
+                webhook_codec::decode(row, codes, &self.sealer)
+            })
+            .collect()
+    }
+
+    async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM webhooks WHERE id = ?")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+}
