@@ -21,3 +21,10 @@ pub mod store;
 
 /// Sent as `user-agent: hookcast/<version>`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Installs the process-wide TLS crypto provider (ring). reqwest is built without a
+/// default provider so that only one is compiled in; call this before building a
+/// client. Safe to call more than once.
+pub fn init_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -5,8 +5,7 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    // One TLS backend for the whole process (reqwest is built without a default one).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    hookcast::init_tls();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { config } => {

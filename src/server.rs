@@ -1,7 +1,6 @@
 //! `hookcast serve`: opens the data directory and database, then serves until told to
 //! stop.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -77,26 +76,25 @@ fn announce_token(token: &AdminToken, settings: &Settings) {
     }
 }
 
-fn cancel_on_signal(token: CancellationToken) -> impl Future<Output = ()> {
-    async move {
-        let ctrl_c = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        #[cfg(unix)]
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
+/// Cancels `token` on the first SIGINT (Ctrl-C) or SIGTERM (systemd, Docker, kill).
+async fn cancel_on_signal(token: CancellationToken) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
             }
-        };
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<()>();
-        tokio::select! {
-            () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
-            () = terminate => tracing::info!("SIGTERM received, shutting down"),
+            Err(_) => std::future::pending::<()>().await,
         }
-        token.cancel();
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
     }
+    token.cancel();
 }

@@ -18,6 +18,7 @@ pub struct ApiClient {
 
 impl ApiClient {
     pub fn new(server: &str, token: Secret) -> anyhow::Result<Self> {
+        crate::init_tls();
         let http = reqwest::Client::builder()
             .user_agent(concat!("hookcast-cli/", env!("CARGO_PKG_VERSION")))
             .build()

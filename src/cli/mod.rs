@@ -36,7 +36,7 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
         #[command(subcommand)]
-        command: WebhookCommand,
+        command: Box<WebhookCommand>,
     },
     /// List the event types webhooks can subscribe to.
     EventTypes {
@@ -82,7 +82,7 @@ pub async fn run_client(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { .. } => unreachable!("serve is not a client command"),
         Command::Webhook { client, command } => {
-            webhook::run(&client.connect()?, command, client.json).await
+            webhook::run(&client.connect()?, *command, client.json).await
         }
         Command::EventTypes { client, kind } => {
             event_types::run(&client.connect()?, kind.as_deref(), client.json).await
