@@ -5,14 +5,18 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin_token::{self, AdminToken};
 use crate::api::{self, AppState};
 use crate::config::Settings;
+use crate::delivery::address_guard::AddressPolicy;
+use crate::delivery::dispatcher::Dispatcher;
+use crate::delivery::sender::Sender;
 use crate::domain::catalog::Catalog;
 use crate::fs_util::create_private_dir;
-use crate::store::{Sealer, SqliteStore};
+use crate::store::{Sealer, SqliteStore, Store};
 
 /// Binds the configured address and serves until SIGINT or SIGTERM.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -38,23 +42,43 @@ pub async fn run(
         )
     })?;
     let sealer = Sealer::load_or_create(settings.secret_key.as_ref(), &settings.secret_key_path())?;
-    let store = SqliteStore::open(&settings.database_url, Arc::new(sealer))
+    let store = SqliteStore::open(&settings.database_url, Arc::new(sealer), settings.fsync)
         .await
         .with_context(|| "cannot open the database")?;
     let token = admin_token::resolve(&settings).context("cannot set up the admin token")?;
     announce_token(&token, &settings);
 
+    let store: Arc<dyn Store> = Arc::new(store);
+    let wake = Arc::new(Notify::new());
+    let sender = Arc::new(Sender::new(AddressPolicy::new(
+        settings.delivery.allowed_cidrs.clone(),
+    )));
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        sender.clone(),
+        settings.delivery.clone(),
+        Catalog::builtin(),
+        wake.clone(),
+    );
     let state = AppState {
-        store: Arc::new(store),
+        store,
         admin_token: Arc::new(token.secret().clone()),
         catalog: Catalog::builtin(),
+        wake,
+        sender,
+        delivery: Arc::new(settings.delivery.clone()),
     };
     let address = listener.local_addr()?;
     tracing::info!(%address, data_dir = %settings.data_dir.display(), "hookcast is serving");
-    axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
+    let delivering = tokio::spawn(dispatcher.run(shutdown.clone()));
+    let serving = axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await
-        .context("HTTP server failed")?;
+        .context("HTTP server failed");
+    // If serving failed, delivery must stop too before we return.
+    shutdown.cancel();
+    delivering.await.context("the dispatcher failed")?;
+    serving?;
     tracing::info!("hookcast stopped");
     Ok(())
 }

@@ -53,7 +53,9 @@ fn assert_no_secret(text: &str, context: &str) {
 async fn open_store(dir: &std::path::Path) -> SqliteStore {
     let sealer = Sealer::load_or_create(None, &dir.join("secret.key")).unwrap();
     let url = format!("sqlite://{}", dir.join("hookcast.db").display());
-    SqliteStore::open(&url, Arc::new(sealer)).await.unwrap()
+    SqliteStore::open(&url, Arc::new(sealer), true)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -213,6 +215,8 @@ async fn data_and_secrets_survive_a_restart_and_no_file_holds_a_plaintext_secret
     let other_key = tempfile::tempdir().unwrap();
     let sealer = Sealer::load_or_create(None, &other_key.path().join("k")).unwrap();
     let url = format!("sqlite://{}", dir.path().join("hookcast.db").display());
-    let stranger = SqliteStore::open(&url, Arc::new(sealer)).await.unwrap();
+    let stranger = SqliteStore::open(&url, Arc::new(sealer), true)
+        .await
+        .unwrap();
     assert!(stranger.list_webhooks().await.is_err());
 }

@@ -1,12 +1,16 @@
 //! The HTTP interface: `/api/v1` (token required), health probes.
 
 mod auth;
+mod deliveries;
 mod event_types;
+mod events;
 mod health;
 mod json_body;
+mod pagination;
 mod problem;
 mod state;
 mod webhook_input;
+mod webhook_tests;
 mod webhook_view;
 mod webhooks;
 
@@ -29,9 +33,18 @@ pub fn router(state: AppState) -> Router {
                 .patch(webhooks::patch)
                 .delete(webhooks::delete),
         )
+        .route("/webhooks/test", post(webhook_tests::test_form))
         .route("/webhooks/{id}/enable", post(webhooks::enable))
         .route("/webhooks/{id}/disable", post(webhooks::disable))
+        .route("/webhooks/{id}/test", post(webhook_tests::test_webhook))
+        .route("/webhooks/{id}/replay", post(webhook_tests::replay))
         .route("/event-types", get(event_types::list))
+        .route("/events", get(events::list).post(events::publish))
+        .route("/events/batch", post(events::publish_batch))
+        .route("/events/{id}", get(events::get))
+        .route("/deliveries", get(deliveries::list))
+        .route("/deliveries/{id}", get(deliveries::get))
+        .route("/deliveries/{id}/retry", post(deliveries::retry))
         .fallback(|| async { ApiError::NotFound("API route") })
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -2,6 +2,11 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Notify;
+
+use crate::config::DeliverySettings;
+use crate::delivery::attempt::AttemptContext;
+use crate::delivery::sender::Sender;
 use crate::domain::catalog::Catalog;
 use crate::domain::secret::Secret;
 use crate::store::Store;
@@ -12,4 +17,20 @@ pub struct AppState {
     /// The token that grants full access to the API.
     pub admin_token: Arc<Secret>,
     pub catalog: &'static Catalog,
+    /// Tells the dispatcher that new deliveries were committed.
+    pub wake: Arc<Notify>,
+    /// For the synchronous test sends.
+    pub sender: Arc<Sender>,
+    pub delivery: Arc<DeliverySettings>,
+}
+
+impl AppState {
+    pub fn attempt_context(&self) -> AttemptContext<'_> {
+        AttemptContext {
+            sender: &self.sender,
+            catalog: self.catalog,
+            zone: &self.delivery.time_zone,
+            default_timeout: self.delivery.default_timeout,
+        }
+    }
 }

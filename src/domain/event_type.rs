@@ -40,6 +40,31 @@ pub enum Severity {
     Emergency,
 }
 
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Info,
+        Severity::Major,
+        Severity::Critical,
+        Severity::Emergency,
+    ];
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        Severity::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| format!("must be one of info, major, critical, emergency, not `{raw}`"))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Major => "major",
+            Severity::Critical => "critical",
+            Severity::Emergency => "emergency",
+        }
+    }
+}
+
 /// A dotted, lowercase code such as `dr.host.disconnected`: 2 to 8 segments of
 /// `[a-z0-9_]`, at most 128 bytes. Codes are stable: producers and subscriptions name
 /// them.

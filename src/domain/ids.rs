@@ -1,44 +1,60 @@
-//! Prefixed, time-ordered identifiers (`wh_…`): the prefix says what an id names, the
-//! ULID body sorts by creation time.
+//! Prefixed, time-ordered identifiers (`wh_…`, `evt_…`, `msg_…`): the prefix says what
+//! an id names, the lowercase ULID body sorts by creation time, so "newest first" is
+//! "largest id first".
 
-use std::fmt;
+macro_rules! prefixed_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
 
-use serde::Serialize;
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
 
-/// Identifier of a webhook, `wh_` followed by a lowercase ULID.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct WebhookId(String);
+            pub fn generate() -> Self {
+                $name(format!("{}{}", $prefix, ulid::Ulid::generate().to_string().to_lowercase()))
+            }
 
-const WEBHOOK_PREFIX: &str = "wh_";
+            /// Accepts what `generate` makes, nothing else.
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                let body = raw
+                    .strip_prefix($prefix)
+                    .ok_or_else(|| format!("must start with `{}`", $prefix))?;
+                ulid::Ulid::from_string(body).map_err(|_| format!("is not {}", $what))?;
+                Ok($name(raw.to_lowercase()))
+            }
 
-impl WebhookId {
-    pub fn generate() -> Self {
-        WebhookId(format!(
-            "{WEBHOOK_PREFIX}{}",
-            ulid::Ulid::generate().to_string().to_lowercase()
-        ))
-    }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
 
-    /// Accepts what [`WebhookId::generate`] makes, nothing else.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let body = raw
-            .strip_prefix(WEBHOOK_PREFIX)
-            .ok_or_else(|| format!("must start with `{WEBHOOK_PREFIX}`"))?;
-        ulid::Ulid::from_string(body).map_err(|_| "is not a webhook id".to_string())?;
-        Ok(WebhookId(raw.to_lowercase()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-impl fmt::Display for WebhookId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+prefixed_id!(
+    /// A webhook.
+    WebhookId, "wh_", "a webhook id"
+);
+prefixed_id!(
+    /// A published event or alarm.
+    EventId, "evt_", "an event id"
+);
+prefixed_id!(
+    /// One (event, webhook) delivery; sent as `webhook-id` and unchanged across retries,
+    /// so receivers can de-duplicate on it.
+    DeliveryId, "msg_", "a delivery id"
+);
+prefixed_id!(
+    /// One HTTP try of a delivery.
+    AttemptId, "att_", "an attempt id"
+);
 
 #[cfg(test)]
 mod tests {
@@ -49,12 +65,22 @@ mod tests {
         let id = WebhookId::generate();
         assert!(id.as_str().starts_with("wh_"));
         assert_eq!(WebhookId::parse(id.as_str()).unwrap(), id);
+        let delivery = DeliveryId::generate();
+        assert!(delivery.as_str().starts_with("msg_"));
+        assert_eq!(DeliveryId::parse(delivery.as_str()).unwrap(), delivery);
+    }
+
+    #[test]
+    fn later_ids_sort_after_earlier_ones() {
+        let first = EventId::generate();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(EventId::generate() > first);
     }
 
     #[test]
     fn foreign_strings_are_refused() {
         assert!(WebhookId::parse("evt_01hzzzzzzzzzzzzzzzzzzzzzzz").is_err());
         assert!(WebhookId::parse("wh_not-a-ulid").is_err());
-        assert!(WebhookId::parse("").is_err());
+        assert!(EventId::parse("").is_err());
     }
 }

@@ -5,11 +5,16 @@
 pub mod auth;
 pub mod catalog;
 pub mod choices;
+pub mod delivery;
+pub mod duration_text;
+pub mod event;
 pub mod event_type;
 pub mod headers;
 pub mod ids;
+pub mod retry;
 pub mod secret;
 pub mod target_url;
+pub mod time_zone;
 pub mod validation;
 pub mod webhook;
 pub mod webhook_name;

@@ -1,6 +1,12 @@
 //! Persistence. [`Store`] speaks in domain types; each backend implements it over its
 //! own SQL and migrations (SQLite today). Secrets are sealed before they reach SQL.
+//!
+//! The delivery queue lives in the same database as the events, so an event and its
+//! deliveries are committed together: nothing acknowledged can be lost between a
+//! database and a separate queue.
 
+mod delivery_codec;
+mod event_codec;
 mod sealing;
 mod sqlite;
 mod webhook_codec;
@@ -8,9 +14,16 @@ mod webhook_codec;
 pub use sealing::{SealError, Sealer};
 pub use sqlite::SqliteStore;
 
-use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::domain::ids::WebhookId;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::choices::DisabledReason;
+use crate::domain::delivery::{Attempt, Delivery, DeliveryStatus};
+use crate::domain::event::Event;
+use crate::domain::ids::{DeliveryId, EventId, WebhookId};
 use crate::domain::webhook::Webhook;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +32,8 @@ pub enum StoreError {
     NameTaken,
     #[error("no such record")]
     NotFound,
+    #[error("the delivery is being attempted right now")]
+    InFlight,
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -27,6 +42,94 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// The answer to one published event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub event_id: EventId,
+    /// Deliveries created (or, for a repeated idempotency key, created the first time).
+    pub deliveries: u32,
+    /// True when the idempotency key was seen before and nothing new was stored.
+    pub duplicate: bool,
+}
+
+/// What a dispatcher asks for.
+#[derive(Debug, Clone)]
+pub struct ClaimRequest {
+    pub now: DateTime<Utc>,
+    pub limit: usize,
+    /// Identifies this process's claims.
+    pub owner: String,
+    /// How long the claim holds; an unfinished claim is free again after it.
+    pub lease: Duration,
+    /// At most this many per webhook in this claim…
+    pub per_webhook: usize,
+    /// …and at most this many for these webhooks (0 = skip them entirely).
+    pub webhook_room: Vec<(WebhookId, usize)>,
+}
+
+/// A claimed delivery with what is needed to send it.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub delivery: Delivery,
+    pub event: Arc<Event>,
+    pub webhook: Arc<Webhook>,
+}
+
+/// What an attempt means for the webhook's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookHealth {
+    /// A test send: no effect.
+    Unchanged,
+    /// Delivered: the webhook is healthy again.
+    Healthy,
+    /// Failed: start the failing clock if it is not running; disable the webhook when
+    /// it has run since before `disable_if_failing_since`.
+    Failing {
+        disable_if_failing_since: DateTime<Utc>,
+    },
+    /// 410 Gone: disable now.
+    Gone,
+}
+
+/// One attempt and the delivery's next state, recorded together.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub attempt: Attempt,
+    pub webhook_id: WebhookId,
+    /// The claim this attempt ran under; `None` for a synchronous test send.
+    pub owner: Option<String>,
+    pub status: DeliveryStatus,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub health: WebhookHealth,
+}
+
+/// A webhook that recording an attempt disabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisabledWebhook {
+    pub id: WebhookId,
+    pub name: String,
+    pub reason: DisabledReason,
+    pub failing_since: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub webhook_id: Option<WebhookId>,
+    pub event_id: Option<EventId>,
+    pub status: Option<DeliveryStatus>,
+    /// Only deliveries older than this one (the cursor).
+    pub before: Option<DeliveryId>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub event_type: Option<String>,
+    pub before: Option<EventId>,
+    pub limit: usize,
 }
 
 #[async_trait]
@@ -38,7 +141,8 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::NameTaken`] when the name is in use.
     async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError>;
 
-    /// Replaces a stored webhook (matched by id) and its subscriptions.
+    /// Replaces a stored webhook (matched by id) and its subscriptions. Disabling parks
+    /// its waiting deliveries; enabling makes them due again.
     async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError>;
 
     async fn get_webhook(&self, id: &WebhookId) -> Result<Option<Webhook>, StoreError>;
@@ -46,6 +150,75 @@ pub trait Store: Send + Sync + 'static {
     /// All webhooks, oldest first.
     async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError>;
 
-    /// True when a webhook was deleted.
+    /// True when a webhook was deleted (with its deliveries).
     async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError>;
+
+    /// Stores events and one due delivery per enabled webhook subscribed to each
+    /// type, all in one transaction. A repeated idempotency key stores nothing and
+    /// answers with the first event.
+    async fn insert_events(
+        &self,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Accepted>, StoreError>;
+
+    async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError>;
+
+    /// Newest first.
+    async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
+
+    /// Claims due deliveries, oldest due first, within the per-webhook limits.
+    async fn claim_due(&self, request: &ClaimRequest) -> Result<Vec<ClaimedDelivery>, StoreError>;
+
+    /// When the earliest waiting delivery is due (claimed ones count at their lease's end).
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Records attempts and the resulting states; returns webhooks this disabled.
+    async fn record_attempts(
+        &self,
+        records: &[AttemptRecord],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DisabledWebhook>, StoreError>;
+
+    /// Makes `owner`'s unfinished claims due now (graceful shutdown); with `None`,
+    /// every claim (start-up of a single-node store, whose previous process is gone).
+    async fn release_claims(
+        &self,
+        owner: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
+    /// Stores a test event and its one delivery, not due: the caller attempts it
+    /// synchronously and records the attempt.
+    async fn insert_test_delivery(
+        &self,
+        event: &Event,
+        webhook_id: &WebhookId,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, StoreError>;
+
+    /// Newest first.
+    async fn list_deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError>;
+
+    async fn get_delivery(
+        &self,
+        id: &DeliveryId,
+    ) -> Result<Option<(Delivery, Vec<Attempt>)>, StoreError>;
+
+    /// Puts a delivery back to pending, due now. [`StoreError::InFlight`] while it is
+    /// being attempted.
+    async fn retry_delivery(
+        &self,
+        id: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, StoreError>;
+
+    /// Puts the webhook's failed deliveries created in [since, until] back to pending.
+    async fn replay_failed(
+        &self,
+        webhook_id: &WebhookId,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 }

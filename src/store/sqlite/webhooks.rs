@@ -1,65 +1,17 @@
-//! The embedded SQLite store: one file in the data directory, WAL mode.
+//! Webhooks in SQLite.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
-use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
 
-use async_trait::async_trait;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Row, SqlSafeStr, SqliteConnection, SqlitePool};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
 
-use super::webhook_codec::{self, WebhookRow};
-use super::{Sealer, Store, StoreError};
+use super::SqliteStore;
 use crate::domain::ids::WebhookId;
 use crate::domain::webhook::Webhook;
-
-/// The schema, embedded in the binary and applied on start.
-fn migrator() -> Migrator {
-    let migration = |version, description: &'static str, sql: &'static str| {
-        Migration::new(
-            version,
-            Cow::Borrowed(description),
-            MigrationType::Simple,
-            sql.into_sql_str(),
-            false,
-        )
-    };
-    Migrator::with_migrations(vec![migration(
-        1,
-        "webhooks",
-        include_str!("../../migrations/sqlite/0001_webhooks.sql"),
-    )])
-}
-
-pub struct SqliteStore {
-    pool: SqlitePool,
-    sealer: Arc<Sealer>,
-}
+use crate::store::StoreError;
+use crate::store::webhook_codec::{self, WebhookRow};
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `url` and applies migrations.
-    pub async fn open(url: &str, sealer: Arc<Sealer>) -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a commit is on disk before the API acknowledges it, so an
-            // acknowledged write survives even a power cut, not only a process crash.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
-        migrator().run(&pool).await?;
-        Ok(SqliteStore { pool, sealer })
-    }
-
     /// Subscriptions by webhook id: of one webhook, or of all when `id` is `None`.
     async fn event_types_of(
         conn: &mut SqliteConnection,
@@ -108,43 +60,44 @@ impl SqliteStore {
         }
         Ok(())
     }
-}
 
-fn read_row(row: &SqliteRow) -> Result<WebhookRow, sqlx::Error> {
-    Ok(WebhookRow {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        kind: row.try_get("kind")?,
-        url: row.try_get("url")?,
-        language: row.try_get("language")?,
-        auth_type: row.try_get("auth_type")?,
-        auth_sealed: row.try_get("auth_sealed")?,
-        format: row.try_get("format")?,
-        enabled: row.try_get("enabled")?,
-        disabled_reason: row.try_get("disabled_reason")?,
-        headers: row.try_get("headers")?,
-        timeout_seconds: row.try_get("timeout_seconds")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
-/// A unique-constraint failure on insert or update can only be the name.
-fn name_conflict(error: sqlx::Error) -> StoreError {
-    match &error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::NameTaken,
-        _ => StoreError::Database(error),
+    /// Webhooks by id, for claimed deliveries.
+    pub(super) async fn webhooks_by_ids(
+        &self,
+        conn: &mut SqliteConnection,
+        ids: &[&str],
+    ) -> Result<HashMap<String, Webhook>, StoreError> {
+        let list = super::json_list(ids.iter().copied());
+        let rows =
+            sqlx::query("SELECT * FROM webhooks WHERE id IN (SELECT value FROM json_each(?))")
+                .bind(&list)
+                .fetch_all(&mut *conn)
+                .await?;
+        let subscriptions = sqlx::query(
+            "SELECT webhook_id, event_type FROM webhook_event_types \
+             WHERE webhook_id IN (SELECT value FROM json_each(?)) ORDER BY webhook_id, position",
+        )
+        .bind(&list)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut event_types: HashMap<String, Vec<String>> = HashMap::new();
+        for row in subscriptions {
+            event_types
+                .entry(row.try_get("webhook_id")?)
+                .or_default()
+                .push(row.try_get("event_type")?);
+        }
+        rows.iter()
+            .map(|row| {
+                let row = read_row(row)?;
+                let codes = event_types.remove(&row.id).unwrap_or_default();
+                let webhook = webhook_codec::decode(row, codes, &self.sealer)?;
+                Ok((webhook.id.to_string(), webhook))
+            })
+            .collect()
     }
-}
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+    pub(super) async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
         let row = webhook_codec::encode(webhook, &self.sealer);
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -174,7 +127,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+    pub(super) async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
         let row = webhook_codec::encode(webhook, &self.sealer);
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
@@ -202,11 +155,25 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound);
         }
         Self::replace_event_types(&mut tx, webhook).await?;
+        // Waiting deliveries follow the switch: parked while disabled, due again when
+        // enabled. Claimed ones are parked when their attempt is recorded.
+        let parking = if webhook.spec.enabled {
+            "UPDATE deliveries SET next_attempt_at = ? WHERE webhook_id = ? \
+             AND status IN ('pending', 'retrying') AND next_attempt_at IS NULL AND lease_owner IS NULL"
+        } else {
+            "UPDATE deliveries SET next_attempt_at = NULL WHERE ? IS NOT NULL AND webhook_id = ? \
+             AND status IN ('pending', 'retrying') AND lease_owner IS NULL"
+        };
+        sqlx::query(parking)
+            .bind(row.updated_at)
+            .bind(&row.id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn get_webhook(&self, id: &WebhookId) -> Result<Option<Webhook>, StoreError> {
+    pub(super) async fn get_webhook(&self, id: &WebhookId) -> Result<Option<Webhook>, StoreError> {
         // One read transaction: the row and its subscriptions come from one snapshot.
         let mut tx = self.pool.begin().await?;
         let Some(row) = sqlx::query("SELECT * FROM webhooks WHERE id = ?")
@@ -221,7 +188,7 @@ impl Store for SqliteStore {
         webhook_codec::decode(read_row(&row)?, codes, &self.sealer).map(Some)
     }
 
-    async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+    pub(super) async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let rows = sqlx::query("SELECT * FROM webhooks ORDER BY created_at, id")
             .fetch_all(&mut *tx)
@@ -236,11 +203,38 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError> {
+    pub(super) async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError> {
         let deleted = sqlx::query("DELETE FROM webhooks WHERE id = ?")
             .bind(id.as_str())
             .execute(&self.pool)
             .await?;
         Ok(deleted.rows_affected() > 0)
+    }
+}
+
+pub(super) fn read_row(row: &SqliteRow) -> Result<WebhookRow, sqlx::Error> {
+    Ok(WebhookRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        kind: row.try_get("kind")?,
+        url: row.try_get("url")?,
+        language: row.try_get("language")?,
+        auth_type: row.try_get("auth_type")?,
+        auth_sealed: row.try_get("auth_sealed")?,
+        format: row.try_get("format")?,
+        enabled: row.try_get("enabled")?,
+        disabled_reason: row.try_get("disabled_reason")?,
+        headers: row.try_get("headers")?,
+        timeout_seconds: row.try_get("timeout_seconds")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// A unique-constraint failure on insert or update can only be the name.
+pub(super) fn name_conflict(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::NameTaken,
+        _ => StoreError::Database(error),
     }
 }

@@ -1,0 +1,139 @@
+//! `/api/v1/events`: publish one or many, read one, list.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::json_body::JsonBody;
+use super::pagination;
+use super::problem::ApiError;
+use super::state::AppState;
+use super::webhook_view::timestamp;
+use crate::domain::event::{Event, EventInput, Outcome};
+use crate::domain::ids::EventId;
+use crate::store::{Accepted, EventFilter};
+
+pub const MAX_BATCH: usize = 1000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    events: Vec<EventInput>,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+fn accepted_view(accepted: &Accepted) -> Value {
+    json!({"id": accepted.event_id, "deliveries": accepted.deliveries, "duplicate": accepted.duplicate})
+}
+
+/// 202 only after the event and all its deliveries are committed.
+pub async fn publish(
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<EventInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let now = Utc::now();
+    let event = input
+        .into_event(state.catalog, now, "")
+        .map_err(ApiError::Validation)?;
+    let accepted = state.store.insert_events(&[event], now).await?;
+    state.wake.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(accepted_view(&accepted[0]))))
+}
+
+/// All or nothing: one invalid event refuses the whole batch, naming `events[i].field`.
+pub async fn publish_batch(
+    State(state): State<AppState>,
+    JsonBody(batch): JsonBody<Batch>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if batch.events.is_empty() || batch.events.len() > MAX_BATCH {
+        return Err(ApiError::invalid(
+            "events",
+            format!("must hold 1 to {MAX_BATCH} events"),
+        ));
+    }
+    let now = Utc::now();
+    let mut events = Vec::with_capacity(batch.events.len());
+    let mut errors = Vec::new();
+    for (index, input) in batch.events.into_iter().enumerate() {
+        match input.into_event(state.catalog, now, &format!("events[{index}].")) {
+            Ok(event) => events.push(event),
+            Err(mut problems) => errors.append(&mut problems),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let accepted = state.store.insert_events(&events, now).await?;
+    state.wake.notify_one();
+    let items: Vec<Value> = accepted.iter().map(accepted_view).collect();
+    Ok((StatusCode::ACCEPTED, Json(json!({ "items": items }))))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = EventId::parse(&id).map_err(|_| ApiError::NotFound("event"))?;
+    let event = state
+        .store
+        .get_event(&id)
+        .await?
+        .ok_or(ApiError::NotFound("event"))?;
+    Ok(Json(event_view(&event)))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = pagination::limit(query.limit)?;
+    let before = query
+        .cursor
+        .as_deref()
+        .map(EventId::parse)
+        .transpose()
+        .map_err(|message| ApiError::invalid("cursor", message))?;
+    let events = state
+        .store
+        .list_events(&EventFilter {
+            event_type: query.event_type,
+            before,
+            limit,
+        })
+        .await?;
+    let ids: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
+    let items: Vec<Value> = events.iter().map(event_view).collect();
+    Ok(Json(
+        json!({"items": items, "next_cursor": pagination::next_cursor(&ids, limit)}),
+    ))
+}
+
+pub fn event_view(event: &Event) -> Value {
+    let mut view = json!({
+        "id": event.id,
+        "type": event.event_type,
+        "kind": event.kind,
+        "severity": event.severity,
+        "source": event.source,
+        "occurred_at": timestamp(event.occurred_at),
+        "received_at": timestamp(event.received_at),
+        "attributes": event.attributes,
+        "idempotency_key": event.idempotency_key,
+    });
+    let key = match event.outcome {
+        Outcome::Success | Outcome::Failure => "result",
+        Outcome::Firing | Outcome::Resolved => "status",
+    };
+    view[key] = Value::from(event.outcome.as_str());
+    view
+}

@@ -1,0 +1,120 @@
+//! One attempt, start to finish: render, sign, send, and judge the answer. Pure of
+//! storage: the caller records what this returns.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::render::{Recipient, json_envelope};
+use super::sender::{Answer, Sender};
+use super::sign::prepare;
+use crate::domain::catalog::Catalog;
+use crate::domain::delivery::{Attempt, ErrorKind, LoggedRequest, Verdict};
+use crate::domain::event::Event;
+use crate::domain::ids::{AttemptId, DeliveryId, WebhookId};
+use crate::domain::time_zone::DisplayZone;
+use crate::domain::webhook::WebhookSpec;
+
+/// What the attempt needs besides the webhook and event.
+pub struct AttemptContext<'a> {
+    pub sender: &'a Sender,
+    pub catalog: &'a Catalog,
+    pub zone: &'a DisplayZone,
+    pub default_timeout: Duration,
+}
+
+pub struct AttemptOutcome {
+    pub attempt: Attempt,
+    pub verdict: Verdict,
+    /// One line for lists and the delivery's `last_error`; `None` when delivered.
+    pub summary: Option<String>,
+}
+
+pub async fn make_attempt(
+    context: &AttemptContext<'_>,
+    spec: &WebhookSpec,
+    webhook_id: Option<&WebhookId>,
+    event: &Event,
+    delivery_id: &DeliveryId,
+    number: u32,
+) -> AttemptOutcome {
+    let started_at = Utc::now();
+    let recipient = Recipient {
+        id: webhook_id,
+        name: spec.name.as_str(),
+        language: spec.language,
+    };
+    let body = json_envelope(event, &recipient, context.catalog, context.zone);
+    let deadline = spec
+        .timeout
+        .map(|t| Duration::from_secs(u64::from(t.get())))
+        .unwrap_or(context.default_timeout);
+    let mut attempt = Attempt {
+        id: AttemptId::generate(),
+        delivery_id: delivery_id.clone(),
+        number,
+        started_at,
+        duration_ms: 0,
+        request: LoggedRequest {
+            method: "POST".into(),
+            url: spec.url.as_str().to_string(),
+            headers: Vec::new(),
+            body: String::new(),
+        },
+        response_status: None,
+        response_headers: Vec::new(),
+        response_body: None,
+        error_kind: None,
+        error_message: None,
+    };
+    let request = match prepare(spec, delivery_id.as_str(), body, started_at) {
+        Ok(request) => request,
+        Err(message) => {
+            attempt.error_kind = Some(ErrorKind::Request);
+            attempt.error_message = Some(message.clone());
+            return AttemptOutcome {
+                attempt,
+                verdict: Verdict::Permanent,
+                summary: Some(message),
+            };
+        }
+    };
+    attempt.request = request.logged.clone();
+    let sent = context.sender.send(&request, deadline).await;
+    attempt.duration_ms = sent.duration.as_millis() as u64;
+    let (verdict, summary) = match sent.result {
+        Ok(Answer {
+            status,
+            headers,
+            body,
+            retry_after,
+        }) => {
+            attempt.response_status = Some(status);
+            attempt.response_headers = headers;
+            attempt.response_body = Some(body);
+            let verdict = Verdict::for_status(status, retry_after);
+            let summary = (verdict != Verdict::Delivered).then(|| {
+                attempt.error_kind = Some(ErrorKind::HttpStatus);
+                let message = format!("the receiver answered HTTP {status}");
+                attempt.error_message = Some(message.clone());
+                message
+            });
+            (verdict, summary)
+        }
+        Err(failure) => {
+            attempt.error_kind = Some(failure.kind);
+            attempt.error_message = Some(failure.message.clone());
+            // A refused address stays refused; everything else on the way may heal.
+            let verdict = match failure.kind {
+                ErrorKind::Blocked | ErrorKind::Request => Verdict::Permanent,
+                _ => Verdict::Retry { retry_after: None },
+            };
+            (verdict, Some(failure.message))
+        }
+    };
+    AttemptOutcome {
+        attempt,
+        verdict,
+        summary,
+    }
+}

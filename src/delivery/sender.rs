@@ -1,0 +1,233 @@
+//! The HTTP side of an attempt: one pooled keep-alive client, the SSRF guard, one
+//! deadline over the whole attempt, capped response reads, errors worded for people.
+
+use std::error::Error as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use reqwest::redirect::Policy;
+use url::Host;
+
+use super::address_guard::{AddressPolicy, Blocked, DnsFailure, GuardedResolver};
+use super::sign::{PreparedRequest, truncate_utf8};
+use crate::domain::delivery::{ErrorKind, READ_BODY_LIMIT, STORED_BODY_LIMIT};
+
+/// What the receiver answered.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// At most [`STORED_BODY_LIMIT`] bytes (of at most [`READ_BODY_LIMIT`] read).
+    pub body: String,
+    pub retry_after: Option<Duration>,
+}
+
+/// Why there is no answer.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub duration: Duration,
+    pub result: Result<Answer, Failure>,
+}
+
+pub struct Sender {
+    client: reqwest::Client,
+    policy: Arc<AddressPolicy>,
+}
+
+impl Sender {
+    pub fn new(policy: AddressPolicy) -> Sender {
+        crate::init_tls();
+        let policy = Arc::new(policy);
+        let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+            }))
+            // A redirect is the receiver's answer (a permanent failure), never followed:
+            // following it would bypass the address check.
+            .redirect(Policy::none())
+            .no_proxy()
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .expect("the HTTP client builds");
+        Sender { client, policy }
+    }
+
+    /// Sends `request`; everything, connection included, must finish within `deadline`.
+    pub async fn send(&self, request: &PreparedRequest, deadline: Duration) -> Sent {
+        let started = Instant::now();
+        let result = match self.check_literal_address(request) {
+            Err(failure) => Err(failure),
+            Ok(()) => match tokio::time::timeout(deadline, self.exchange(request)).await {
+                Ok(result) => result,
+                Err(_) => Err(Failure {
+                    kind: ErrorKind::Timeout,
+                    message: format!("no complete answer within {} ms", deadline.as_millis()),
+                }),
+            },
+        };
+        Sent {
+            duration: started.elapsed(),
+            result,
+        }
+    }
+
+    /// Literal IPs never reach the resolver; check them here.
+    fn check_literal_address(&self, request: &PreparedRequest) -> Result<(), Failure> {
+        let ip = match request.url.host() {
+            Some(Host::Ipv4(v4)) => std::net::IpAddr::V4(v4),
+            Some(Host::Ipv6(v6)) => std::net::IpAddr::V6(v6),
+            _ => return Ok(()),
+        };
+        self.policy.check(ip).map_err(|reason| Failure {
+            kind: ErrorKind::Blocked,
+            message: Blocked {
+                host: ip.to_string(),
+                ip,
+                reason,
+            }
+            .to_string(),
+        })
+    }
+
+    async fn exchange(&self, request: &PreparedRequest) -> Result<Answer, Failure> {
+        let response = self
+            .client
+            .post(request.url.clone())
+            .headers(request.headers.clone())
+            .body(request.body.clone())
+            .send()
+            .await
+            .map_err(|e| describe(&e, request))?;
+        let status = response.status().as_u16();
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    v.to_str().unwrap_or("<binary>").to_string(),
+                )
+            })
+            .collect();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let mut response = response;
+        let mut body = Vec::new();
+        // Read at most READ_BODY_LIMIT bytes; a receiver cannot make us buffer more.
+        while body.len() < READ_BODY_LIMIT {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    body.extend_from_slice(&chunk[..chunk.len().min(READ_BODY_LIMIT - body.len())])
+                }
+                Ok(None) => break,
+                // The status is what counts; a body cut short does not change it.
+                Err(_) => break,
+            }
+        }
+        Ok(Answer {
+            status,
+            headers,
+            body: truncate_utf8(&String::from_utf8_lossy(&body), STORED_BODY_LIMIT),
+            retry_after,
+        })
+    }
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?.to_utc();
+    Some((at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// A transport error in words a person can act on, with its kind.
+fn describe(error: &reqwest::Error, request: &PreparedRequest) -> Failure {
+    let host = request.url.host_str().unwrap_or("?");
+    let port = request.url.port_or_known_default().unwrap_or(0);
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(blocked) = cause.downcast_ref::<Blocked>() {
+            return Failure {
+                kind: ErrorKind::Blocked,
+                message: blocked.to_string(),
+            };
+        }
+        if let Some(dns) = cause.downcast_ref::<DnsFailure>() {
+            return Failure {
+                kind: ErrorKind::Dns,
+                message: dns.to_string(),
+            };
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            let what = match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => Some("connection refused by"),
+                std::io::ErrorKind::ConnectionReset => Some("connection reset by"),
+                std::io::ErrorKind::HostUnreachable | std::io::ErrorKind::NetworkUnreachable => {
+                    Some("no route to")
+                }
+                _ => None,
+            };
+            if let Some(what) = what {
+                return Failure {
+                    kind: ErrorKind::Connect,
+                    message: format!("{what} {host}:{port}"),
+                };
+            }
+        }
+        if cause.downcast_ref::<rustls::Error>().is_some() {
+            return Failure {
+                kind: ErrorKind::Tls,
+                message: format!("TLS with {host}:{port} failed: {cause}"),
+            };
+        }
+        source = cause.source();
+    }
+    let kind = if error.is_timeout() {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Connect
+    };
+    Failure {
+        kind,
+        message: format!("cannot reach {host}:{port}: {}", innermost(error)),
+    }
+}
+
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        let soon = (Utc::now() + chrono::Duration::seconds(120)).to_rfc2822();
+        let parsed = parse_retry_after(&soon).unwrap();
+        assert!(
+            parsed > Duration::from_secs(100) && parsed <= Duration::from_secs(120),
+            "{parsed:?}"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+}

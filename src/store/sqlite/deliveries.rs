@@ -1,0 +1,417 @@
+//! The delivery queue in SQLite: claim, record, release, and the delivery log.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::SqliteStore;
+use super::events::insert_event_row;
+use crate::domain::choices::DisabledReason;
+use crate::domain::delivery::{Attempt, Delivery};
+use crate::domain::event::Event;
+use crate::domain::ids::{DeliveryId, WebhookId};
+use crate::store::delivery_codec::{self, AttemptRow, DeliveryRow};
+use crate::store::event_codec::from_millis;
+use crate::store::{
+    AttemptRecord, ClaimRequest, ClaimedDelivery, DeliveryFilter, DisabledWebhook, StoreError,
+    WebhookHealth,
+};
+
+/// `next_attempt_at` for a delivery that should be due at `?`: parked (NULL) while its
+/// webhook is disabled.
+const DUE_UNLESS_DISABLED: &str = "CASE WHEN (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id) = 1 THEN ? ELSE NULL END";
+
+const DELIVERY_COLUMNS: &str = "id, event_id, webhook_id, status, attempts, next_attempt_at, last_error, created_at, updated_at";
+
+impl SqliteStore {
+    pub(super) async fn claim_due(
+        &self,
+        request: &ClaimRequest,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let now = request.now.timestamp_millis();
+        let lease_end = now + request.lease.as_millis() as i64;
+        let room: serde_json::Map<String, serde_json::Value> = request
+            .webhook_room
+            .iter()
+            .map(|(id, room)| (id.to_string(), serde_json::Value::from(*room)))
+            .collect();
+        // Due deliveries in due order, skipping webhooks with no room; then at most
+        // `room` (or `per_webhook`) of each webhook. A claimed delivery's due time
+        // becomes its lease's end: it is due again only if the claim is never finished.
+        let claimed = sqlx::query(
+            "WITH room(webhook_id, room) AS (SELECT key, value FROM json_each(?1)), \
+             due AS (SELECT id, webhook_id, next_attempt_at FROM deliveries \
+                     WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?2 \
+                       AND webhook_id NOT IN (SELECT webhook_id FROM room WHERE room = 0) \
+                     ORDER BY next_attempt_at LIMIT ?3 * 4), \
+             ranked AS (SELECT due.id, due.next_attempt_at, \
+                        ROW_NUMBER() OVER (PARTITION BY due.webhook_id ORDER BY due.next_attempt_at, due.id) AS rn, \
+                        COALESCE((SELECT room FROM room WHERE room.webhook_id = due.webhook_id), ?4) AS room \
+                        FROM due) \
+             UPDATE deliveries SET next_attempt_at = ?5, lease_until = ?5, lease_owner = ?6 \
+             WHERE id IN (SELECT id FROM ranked WHERE rn <= room ORDER BY next_attempt_at LIMIT ?3) \
+             RETURNING id, event_id, webhook_id, status, attempts, next_attempt_at, last_error, created_at, updated_at",
+        )
+        .bind(serde_json::Value::Object(room).to_string())
+        .bind(now)
+        .bind(request.limit as i64)
+        .bind(request.per_webhook as i64)
+        .bind(lease_end)
+        .bind(&request.owner)
+        .fetch_all(&self.pool)
+        .await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let deliveries = claimed
+            .iter()
+            .map(|row| delivery_codec::decode_delivery(read_delivery(row)?))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+
+        let mut conn = self.pool.acquire().await?;
+        let event_ids: Vec<&str> = deliveries.iter().map(|d| d.event_id.as_str()).collect();
+        let webhook_ids: Vec<&str> = deliveries.iter().map(|d| d.webhook_id.as_str()).collect();
+        let events = Self::events_by_ids(&mut conn, &event_ids).await?;
+        let webhooks = self.webhooks_by_ids(&mut conn, &webhook_ids).await?;
+        let events: std::collections::HashMap<String, Arc<Event>> = events
+            .into_iter()
+            .map(|(id, e)| (id, Arc::new(e)))
+            .collect();
+        let webhooks: std::collections::HashMap<String, Arc<_>> = webhooks
+            .into_iter()
+            .map(|(id, w)| (id, Arc::new(w)))
+            .collect();
+        deliveries
+            .into_iter()
+            .map(|delivery| {
+                let missing = |what: &str| {
+                    StoreError::Corrupt(format!("delivery {} has no {what}", delivery.id))
+                };
+                Ok(ClaimedDelivery {
+                    event: events
+                        .get(delivery.event_id.as_str())
+                        .cloned()
+                        .ok_or_else(|| missing("event"))?,
+                    webhook: webhooks
+                        .get(delivery.webhook_id.as_str())
+                        .cloned()
+                        .ok_or_else(|| missing("webhook"))?,
+                    delivery,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE next_attempt_at IS NOT NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(next.map(from_millis))
+    }
+
+    pub(super) async fn record_attempts(
+        &self,
+        records: &[AttemptRecord],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DisabledWebhook>, StoreError> {
+        let now_ms = now.timestamp_millis();
+        let mut disabled = Vec::new();
+        let mut tx = self.begin_write().await?;
+        for record in records {
+            insert_attempt(&mut tx, &delivery_codec::encode_attempt(&record.attempt)).await?;
+            let update = format!(
+                "UPDATE deliveries SET status = ?, attempts = ?, last_error = ?, updated_at = ?, \
+                 lease_owner = NULL, lease_until = NULL, next_attempt_at = {DUE_UNLESS_DISABLED} \
+                 WHERE id = ? AND lease_owner IS ?"
+            );
+            let updated = sqlx::query(sqlx::AssertSqlSafe(update))
+                .bind(record.status.as_str())
+                .bind(i64::from(record.attempt.number))
+                .bind(&record.last_error)
+                .bind(now_ms)
+                .bind(record.next_attempt_at.map(|t| t.timestamp_millis()))
+                .bind(record.attempt.delivery_id.as_str())
+                .bind(&record.owner)
+                .execute(&mut *tx)
+                .await?;
+            if updated.rows_affected() == 0 {
+                tracing::warn!(
+                    delivery_id = %record.attempt.delivery_id,
+                    "the claim expired before the attempt was recorded; the delivery will be tried again"
+                );
+            }
+            let id = record.webhook_id.as_str();
+            let newly_disabled = match record.health {
+                WebhookHealth::Unchanged => None,
+                WebhookHealth::Healthy => {
+                    sqlx::query("UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    None
+                }
+                WebhookHealth::Failing {
+                    disable_if_failing_since,
+                } => {
+                    sqlx::query("UPDATE webhooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ?")
+                        .bind(now_ms)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    disable(
+                        &mut tx,
+                        id,
+                        DisabledReason::Failing,
+                        Some(disable_if_failing_since.timestamp_millis()),
+                        now_ms,
+                    )
+                    .await?
+                }
+                WebhookHealth::Gone => {
+                    disable(&mut tx, id, DisabledReason::Gone, None, now_ms).await?
+                }
+            };
+            disabled.extend(newly_disabled);
+        }
+        tx.commit().await?;
+        Ok(disabled)
+    }
+
+    pub(super) async fn release_claims(
+        &self,
+        owner: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let released = sqlx::query(
+            "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, \
+             next_attempt_at = CASE WHEN (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id) = 1 \
+                               THEN ?1 ELSE NULL END \
+             WHERE lease_owner IS NOT NULL AND (?2 IS NULL OR lease_owner = ?2)",
+        )
+        .bind(now.timestamp_millis())
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(released.rows_affected())
+    }
+
+    pub(super) async fn insert_test_delivery(
+        &self,
+        event: &Event,
+        webhook_id: &WebhookId,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, StoreError> {
+        let now_ms = now.timestamp_millis();
+        let id = DeliveryId::generate();
+        let mut tx = self.begin_write().await?;
+        insert_event_row(&mut tx, event).await?;
+        sqlx::query(
+            "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, created_at, updated_at) \
+             VALUES (?, ?, ?, 'pending', 0, NULL, ?, ?)",
+        )
+        .bind(id.as_str())
+        .bind(event.id.as_str())
+        .bind(webhook_id.as_str())
+        .bind(now_ms)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(self.get_delivery(&id).await?.ok_or(StoreError::NotFound)?.0)
+    }
+
+    pub(super) async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries \
+             WHERE (?1 IS NULL OR webhook_id = ?1) AND (?2 IS NULL OR event_id = ?2) \
+               AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR id < ?4) \
+             ORDER BY id DESC LIMIT ?5"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(filter.webhook_id.as_ref().map(|id| id.as_str()))
+            .bind(filter.event_id.as_ref().map(|id| id.as_str()))
+            .bind(filter.status.map(|s| s.as_str()))
+            .bind(filter.before.as_ref().map(|id| id.as_str()))
+            .bind(filter.limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| delivery_codec::decode_delivery(read_delivery(row)?))
+            .collect()
+    }
+
+    pub(super) async fn get_delivery(
+        &self,
+        id: &DeliveryId,
+    ) -> Result<Option<(Delivery, Vec<Attempt>)>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?");
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let delivery = delivery_codec::decode_delivery(read_delivery(&row)?)?;
+        let attempts =
+            sqlx::query("SELECT * FROM attempts WHERE delivery_id = ? ORDER BY number, started_at")
+                .bind(id.as_str())
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|row| delivery_codec::decode_attempt(read_attempt(row)?))
+                .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((delivery, attempts)))
+    }
+
+    pub(super) async fn retry_delivery(
+        &self,
+        id: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let owner: Option<Option<String>> =
+            sqlx::query_scalar("SELECT lease_owner FROM deliveries WHERE id = ?")
+                .bind(id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        match owner {
+            None => return Err(StoreError::NotFound),
+            Some(Some(_)) => return Err(StoreError::InFlight),
+            Some(None) => {}
+        }
+        let sql = format!(
+            "UPDATE deliveries SET status = 'pending', updated_at = ?, next_attempt_at = {DUE_UNLESS_DISABLED} \
+             WHERE id = ?"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now.timestamp_millis())
+            .bind(now.timestamp_millis())
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(self.get_delivery(id).await?.ok_or(StoreError::NotFound)?.0)
+    }
+
+    pub(super) async fn replay_failed(
+        &self,
+        webhook_id: &WebhookId,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let sql = format!(
+            "UPDATE deliveries SET status = 'pending', updated_at = ?, next_attempt_at = {DUE_UNLESS_DISABLED} \
+             WHERE webhook_id = ? AND status = 'failed' AND created_at >= ? AND created_at <= ?"
+        );
+        let replayed = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now.timestamp_millis())
+            .bind(now.timestamp_millis())
+            .bind(webhook_id.as_str())
+            .bind(since.timestamp_millis())
+            .bind(until.timestamp_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(replayed.rows_affected())
+    }
+}
+
+/// Disables an enabled webhook (when `failing_before` is given: only if it has been
+/// failing since before then) and parks its waiting deliveries.
+async fn disable(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    id: &str,
+    reason: DisabledReason,
+    failing_before: Option<i64>,
+    now_ms: i64,
+) -> Result<Option<DisabledWebhook>, StoreError> {
+    let row = sqlx::query(
+        "UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated_at = ? \
+         WHERE id = ? AND enabled = 1 AND (?4 IS NULL OR failing_since <= ?4) \
+         RETURNING name, failing_since",
+    )
+    .bind(reason.as_str())
+    .bind(now_ms)
+    .bind(id)
+    .bind(failing_before)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    sqlx::query(
+        "UPDATE deliveries SET next_attempt_at = NULL WHERE webhook_id = ? \
+         AND status IN ('pending', 'retrying') AND lease_owner IS NULL",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    let failing_since: Option<i64> = row.try_get("failing_since")?;
+    Ok(Some(DisabledWebhook {
+        id: WebhookId::parse(id).map_err(StoreError::Corrupt)?,
+        name: row.try_get("name")?,
+        reason,
+        failing_since: failing_since.map(from_millis),
+    }))
+}
+
+async fn insert_attempt(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    row: &AttemptRow,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, response_status, \
+         response_headers, response_body, error_kind, error_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&row.id)
+    .bind(&row.delivery_id)
+    .bind(row.number)
+    .bind(row.started_at)
+    .bind(row.duration_ms)
+    .bind(&row.request)
+    .bind(row.response_status)
+    .bind(&row.response_headers)
+    .bind(&row.response_body)
+    .bind(&row.error_kind)
+    .bind(&row.error_message)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn read_delivery(row: &SqliteRow) -> Result<DeliveryRow, sqlx::Error> {
+    Ok(DeliveryRow {
+        id: row.try_get("id")?,
+        event_id: row.try_get("event_id")?,
+        webhook_id: row.try_get("webhook_id")?,
+        status: row.try_get("status")?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        last_error: row.try_get("last_error")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn read_attempt(row: &SqliteRow) -> Result<AttemptRow, sqlx::Error> {
+    Ok(AttemptRow {
+        id: row.try_get("id")?,
+        delivery_id: row.try_get("delivery_id")?,
+        number: row.try_get("number")?,
+        started_at: row.try_get("started_at")?,
+        duration_ms: row.try_get("duration_ms")?,
+        request: row.try_get("request")?,
+        response_status: row.try_get("response_status")?,
+        response_headers: row.try_get("response_headers")?,
+        response_body: row.try_get("response_body")?,
+        error_kind: row.try_get("error_kind")?,
+        error_message: row.try_get("error_message")?,
+    })
+}

@@ -1,0 +1,170 @@
+//! Events in SQLite: ingest (event + deliveries in one transaction) and reads.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+use super::{SqliteStore, json_list};
+use crate::domain::event::Event;
+use crate::domain::ids::{DeliveryId, EventId};
+use crate::store::event_codec::{self, EventRow};
+use crate::store::{Accepted, EventFilter, StoreError};
+
+impl SqliteStore {
+    pub(super) async fn insert_events(
+        &self,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Accepted>, StoreError> {
+        let now_ms = now.timestamp_millis();
+        let mut tx = self.begin_write().await?;
+        // Subscribers of each type, looked up once per batch.
+        let mut subscribers: HashMap<String, Vec<String>> = HashMap::new();
+        let mut accepted = Vec::with_capacity(events.len());
+        for event in events {
+            if let Some(key) = &event.idempotency_key
+                && let Some(first) = sqlx::query("SELECT id FROM events WHERE idempotency_key = ?")
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            {
+                let id: String = first.try_get("id")?;
+                let count: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE event_id = ?")
+                        .bind(&id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                accepted.push(Accepted {
+                    event_id: EventId::parse(&id).map_err(StoreError::Corrupt)?,
+                    deliveries: count as u32,
+                    duplicate: true,
+                });
+                continue;
+            }
+            insert_event_row(&mut tx, event).await?;
+            let code = event.event_type.as_str();
+            if !subscribers.contains_key(code) {
+                let ids: Vec<String> = sqlx::query_scalar(
+                    "SELECT w.id FROM webhook_event_types t JOIN webhooks w ON w.id = t.webhook_id \
+                     WHERE t.event_type = ? AND w.enabled = 1 ORDER BY w.id",
+                )
+                .bind(code)
+                .fetch_all(&mut *tx)
+                .await?;
+                subscribers.insert(code.to_string(), ids);
+            }
+            let webhook_ids = &subscribers[code];
+            for webhook_id in webhook_ids {
+                sqlx::query(
+                    "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, \
+                     created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)",
+                )
+                .bind(DeliveryId::generate().as_str())
+                .bind(event.id.as_str())
+                .bind(webhook_id)
+                .bind(now_ms)
+                .bind(now_ms)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+            }
+            accepted.push(Accepted {
+                event_id: event.id.clone(),
+                deliveries: webhook_ids.len() as u32,
+                duplicate: false,
+            });
+        }
+        tx.commit().await?;
+        Ok(accepted)
+    }
+
+    pub(super) async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {
+        let row = sqlx::query("SELECT * FROM events WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            read_event(&row)
+                .map_err(StoreError::from)
+                .and_then(event_codec::decode)
+        })
+        .transpose()
+    }
+
+    pub(super) async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM events WHERE (?1 IS NULL OR type = ?1) AND (?2 IS NULL OR id < ?2) \
+             ORDER BY id DESC LIMIT ?3",
+        )
+        .bind(filter.event_type.as_deref())
+        .bind(filter.before.as_ref().map(|id| id.as_str()))
+        .bind(filter.limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                read_event(row)
+                    .map_err(StoreError::from)
+                    .and_then(event_codec::decode)
+            })
+            .collect()
+    }
+
+    /// Events by id, for claimed deliveries.
+    pub(super) async fn events_by_ids(
+        conn: &mut SqliteConnection,
+        ids: &[&str],
+    ) -> Result<HashMap<String, Event>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM events WHERE id IN (SELECT value FROM json_each(?))")
+            .bind(json_list(ids.iter().copied()))
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let event = event_codec::decode(read_event(row)?)?;
+                Ok((event.id.to_string(), event))
+            })
+            .collect()
+    }
+}
+
+pub(super) async fn insert_event_row(
+    conn: &mut SqliteConnection,
+    event: &Event,
+) -> Result<(), StoreError> {
+    let row = event_codec::encode(event);
+    sqlx::query(
+        "INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, received_at, attributes, \
+         idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&row.id)
+    .bind(&row.event_type)
+    .bind(&row.kind)
+    .bind(&row.severity)
+    .bind(&row.outcome)
+    .bind(&row.source)
+    .bind(row.occurred_at)
+    .bind(row.received_at)
+    .bind(&row.attributes)
+    .bind(&row.idempotency_key)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn read_event(row: &SqliteRow) -> Result<EventRow, sqlx::Error> {
+    Ok(EventRow {
+        id: row.try_get("id")?,
+        event_type: row.try_get("type")?,
+        kind: row.try_get("kind")?,
+        severity: row.try_get("severity")?,
+        outcome: row.try_get("outcome")?,
+        source: row.try_get("source")?,
+        occurred_at: row.try_get("occurred_at")?,
+        received_at: row.try_get("received_at")?,
+        attributes: row.try_get("attributes")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+    })
+}

@@ -1,0 +1,207 @@
+//! The embedded SQLite store: one file in the data directory, WAL mode.
+//!
+//! SQLite serves one node: at start-up every claim left by a previous process is
+//! released at once, because no other process can be holding it.
+
+mod deliveries;
+mod events;
+mod webhooks;
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqlSafeStr, SqlitePool};
+
+use super::{
+    Accepted, AttemptRecord, ClaimRequest, ClaimedDelivery, DeliveryFilter, DisabledWebhook,
+    EventFilter, Sealer, Store, StoreError,
+};
+use crate::domain::delivery::{Attempt, Delivery};
+use crate::domain::event::Event;
+use crate::domain::ids::{DeliveryId, EventId, WebhookId};
+use crate::domain::webhook::Webhook;
+
+/// The schema, embedded in the binary and applied on start.
+fn migrator() -> Migrator {
+    let migration = |version, description: &'static str, sql: &'static str| {
+        Migration::new(
+            version,
+            Cow::Borrowed(description),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        migration(
+            1,
+            "webhooks",
+            include_str!("../../../migrations/sqlite/0001_webhooks.sql"),
+        ),
+        migration(
+            2,
+            "delivery",
+            include_str!("../../../migrations/sqlite/0002_delivery.sql"),
+        ),
+    ])
+}
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+    sealer: Arc<Sealer>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` and applies migrations.
+    ///
+    /// With `fsync`, every commit is on disk before it is acknowledged (survives power
+    /// loss); without, a commit survives a crash of the process but the last ones may
+    /// be lost if the machine loses power.
+    pub async fn open(
+        url: &str,
+        sealer: Arc<Sealer>,
+        fsync: bool,
+    ) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(if fsync {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        migrator().run(&pool).await?;
+        let store = SqliteStore { pool, sealer };
+        store.release_claims(None, Utc::now()).await?;
+        Ok(store)
+    }
+
+    /// A write transaction that takes the write lock at once, so two writers never
+    /// deadlock upgrading read locks.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+/// A list bound as one JSON parameter, for `IN (SELECT value FROM json_each(?))`.
+fn json_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    serde_json::Value::from(items.into_iter().collect::<Vec<_>>()).to_string()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+        SqliteStore::insert_webhook(self, webhook).await
+    }
+
+    async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+        SqliteStore::update_webhook(self, webhook).await
+    }
+
+    async fn get_webhook(&self, id: &WebhookId) -> Result<Option<Webhook>, StoreError> {
+        SqliteStore::get_webhook(self, id).await
+    }
+
+    async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+        SqliteStore::list_webhooks(self).await
+    }
+
+    async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError> {
+        SqliteStore::delete_webhook(self, id).await
+    }
+
+    async fn insert_events(
+        &self,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Accepted>, StoreError> {
+        SqliteStore::insert_events(self, events, now).await
+    }
+
+    async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {
+        SqliteStore::get_event(self, id).await
+    }
+
+    async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
+        SqliteStore::list_events(self, filter).await
+    }
+
+    async fn claim_due(&self, request: &ClaimRequest) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        SqliteStore::claim_due(self, request).await
+    }
+
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        SqliteStore::next_due_at(self).await
+    }
+
+    async fn record_attempts(
+        &self,
+        records: &[AttemptRecord],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DisabledWebhook>, StoreError> {
+        SqliteStore::record_attempts(self, records, now).await
+    }
+
+    async fn release_claims(
+        &self,
+        owner: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        SqliteStore::release_claims(self, owner, now).await
+    }
+
+    async fn insert_test_delivery(
+        &self,
+        event: &Event,
+        webhook_id: &WebhookId,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, StoreError> {
+        SqliteStore::insert_test_delivery(self, event, webhook_id, now).await
+    }
+
+    async fn list_deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
+        SqliteStore::list_deliveries(self, filter).await
+    }
+
+    async fn get_delivery(
+        &self,
+        id: &DeliveryId,
+    ) -> Result<Option<(Delivery, Vec<Attempt>)>, StoreError> {
+        SqliteStore::get_delivery(self, id).await
+    }
+
+    async fn retry_delivery(
+        &self,
+        id: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, StoreError> {
+        SqliteStore::retry_delivery(self, id, now).await
+    }
+
+    async fn replay_failed(
+        &self,
+        webhook_id: &WebhookId,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        SqliteStore::replay_failed(self, webhook_id, since, until, now).await
+    }
+}
