@@ -1,95 +1,17 @@
 //! The real `hookcast` binary: start-up, the generated admin token, logs that keep
 //! secrets out, the CLI against a running server, graceful shutdown on SIGTERM.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+
+use common::process::{BIN, Server};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hookcast");
 const CLI_PASSWORD: &str = "cli-pw-Hq7Ww2Ee";
 const API_TOKEN_SECRET: &str = "bearer-Nn4Mm8Bb";
-
-/// A running `hookcast serve` with everything it printed.
-struct Server {
-    child: Child,
-    output: Arc<Mutex<String>>,
-    address: String,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .env("HOOKCAST_LISTEN", "127.0.0.1:0")
-            .env("HOOKCAST_DATA_DIR", data_dir)
-            .env("HOOKCAST_LOG", "trace")
-            .env_remove("HOOKCAST_ADMIN_TOKEN")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let output = Arc::new(Mutex::new(String::new()));
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let output = output.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let mut all = output.lock().unwrap();
-                    all.push_str(&line);
-                    all.push('\n');
-                }
-            });
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let address = loop {
-            let text = output.lock().unwrap().clone();
-            if let Some(rest) = text.split("hookcast is serving address=").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_string();
-            }
-            assert!(Instant::now() < deadline, "server did not start:\n{text}");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Server {
-            child,
-            output,
-            address,
-        }
-    }
-
-    fn output(&self) -> String {
-        self.output.lock().unwrap().clone()
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    /// SIGTERM, then wait (bounded) for a clean exit.
-    fn terminate(mut self) -> String {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "exit status {status}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::thread::sleep(Duration::from_millis(100)); // let the readers drain
-        self.output()
-    }
-}
 
 /// Runs a CLI command against `server`, with the data directory as the only source
 /// of the token.
@@ -121,7 +43,7 @@ fn cli_json(server: &Server, data_dir: &Path, args: &[&str]) -> Value {
 fn serve_prints_a_generated_token_once_keeps_secrets_out_of_logs_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    let server = Server::start(&data_dir);
+    let server = Server::start(&data_dir, &[]);
 
     let token = std::fs::read_to_string(data_dir.join("admin-token")).unwrap();
     assert!(token.starts_with("hc_"));
@@ -178,7 +100,7 @@ fn serve_prints_a_generated_token_once_keeps_secrets_out_of_logs_and_stops_on_si
     }
 
     // Second start: same token, not printed again, data still there.
-    let server = Server::start(&data_dir);
+    let server = Server::start(&data_dir, &[]);
     assert!(
         !server.output().contains(&token),
         "the token is printed only once"
@@ -196,7 +118,7 @@ fn serve_prints_a_generated_token_once_keeps_secrets_out_of_logs_and_stops_on_si
 fn the_cli_manages_webhooks_on_a_running_server() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    let server = Server::start(&data_dir);
+    let server = Server::start(&data_dir, &[]);
 
     let (ok, stdout, stderr) = cli(&server, &data_dir, &["webhook", "list"]);
     assert!(ok, "{stderr}");

@@ -107,7 +107,7 @@ pub fn delivery_view(delivery: &Delivery) -> Value {
         "event_id": delivery.event_id,
         "webhook_id": delivery.webhook_id,
         "status": delivery.status,
-        "attempts": delivery.attempts,
+        "attempt_count": delivery.attempts,
         "next_attempt_at": delivery.next_attempt_at.map(timestamp),
         "last_error": delivery.last_error,
         "created_at": timestamp(delivery.created_at),

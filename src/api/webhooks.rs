@@ -112,6 +112,7 @@ async fn update(
         .map_err(ApiError::Validation)?;
     webhook.replace_spec(built.spec, Utc::now());
     state.store.update_webhook(&webhook).await?;
+    state.wake.notify_one(); // enabling may have made parked deliveries due
     tracing::info!(webhook_id = %webhook.id, "webhook updated");
     Ok(Json(WebhookView::new(&webhook, SecretDisplay::Masked)))
 }
@@ -151,6 +152,7 @@ async fn set_enabled(
     let mut webhook = load(&state, id).await?;
     webhook.set_enabled(enabled, Utc::now());
     state.store.update_webhook(&webhook).await?;
+    state.wake.notify_one(); // enabling may have made parked deliveries due
     tracing::info!(webhook_id = %webhook.id, enabled, "webhook switched");
     Ok(Json(WebhookView::new(&webhook, SecretDisplay::Masked)))
 }

@@ -2,6 +2,8 @@
 //! running server over its JSON API.
 
 mod client;
+mod deliveries;
+mod emit;
 mod event_types;
 mod output;
 mod webhook;
@@ -37,6 +39,20 @@ pub enum Command {
         client: ClientArgs,
         #[command(subcommand)]
         command: Box<WebhookCommand>,
+    },
+    /// Publish an event or alarm.
+    Emit {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        event: emit::EmitArgs,
+    },
+    /// Read the delivery log; retry a delivery.
+    Deliveries {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: deliveries::DeliveriesCommand,
     },
     /// List the event types webhooks can subscribe to.
     EventTypes {
@@ -83,6 +99,10 @@ pub async fn run_client(command: Command) -> anyhow::Result<()> {
         Command::Serve { .. } => unreachable!("serve is not a client command"),
         Command::Webhook { client, command } => {
             webhook::run(&client.connect()?, *command, client.json).await
+        }
+        Command::Emit { client, event } => emit::run(&client.connect()?, event, client.json).await,
+        Command::Deliveries { client, command } => {
+            deliveries::run(&client.connect()?, command, client.json).await
         }
         Command::EventTypes { client, kind } => {
             event_types::run(&client.connect()?, kind.as_deref(), client.json).await

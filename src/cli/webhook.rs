@@ -32,6 +32,8 @@ pub enum WebhookCommand {
     Disable { webhook: String },
     /// Delete a webhook. This cannot be undone.
     Delete { webhook: String },
+    /// Send a test message now and show the receiver's answer.
+    Test { webhook: String },
 }
 
 /// The fields of the "Add WebHook" form. On `add`, `--name`, `--url` and at least one
@@ -212,6 +214,30 @@ pub async fn run(api: &ApiClient, command: WebhookCommand, json: bool) -> anyhow
                 .await?;
             show(&response, json);
         }
+        WebhookCommand::Test { webhook } => {
+            let id = resolve(api, &webhook).await?;
+            let result = api
+                .call(Method::POST, &format!("/webhooks/{id}/test"), None)
+                .await?;
+            if json {
+                print_json(&result);
+            } else if result["ok"] == true {
+                println!(
+                    "Delivered: HTTP {} in {} ms.",
+                    text(&result["status"]),
+                    text(&result["duration_ms"])
+                );
+            } else {
+                println!(
+                    "Not delivered: {} ({} ms).",
+                    result["error"].as_str().unwrap_or("unknown error"),
+                    text(&result["duration_ms"])
+                );
+                if let Some(response) = result["response"].as_str().filter(|r| !r.is_empty()) {
+                    println!("The receiver answered: {response}");
+                }
+            }
+        }
         WebhookCommand::Delete { webhook } => {
             let id = resolve(api, &webhook).await?;
             api.call(Method::DELETE, &format!("/webhooks/{id}"), None)
@@ -227,7 +253,7 @@ pub async fn run(api: &ApiClient, command: WebhookCommand, json: bool) -> anyhow
 }
 
 /// Accepts an id (`wh_…`) or an exact name.
-async fn resolve(api: &ApiClient, webhook: &str) -> anyhow::Result<String> {
+pub async fn resolve(api: &ApiClient, webhook: &str) -> anyhow::Result<String> {
     if webhook.starts_with("wh_") {
         return Ok(webhook.to_string());
     }

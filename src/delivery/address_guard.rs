@@ -7,7 +7,9 @@
 
 use std::error::Error;
 use std::fmt;
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use ipnet::IpNet;
@@ -145,41 +147,66 @@ impl fmt::Display for DnsFailure {
 
 impl Error for DnsFailure {}
 
-/// The HTTP client's resolver: the system's answer, filtered by the policy. A name
+/// Looks a host name up; the system resolver in production, a fixed table in tests.
+pub type Lookup = Arc<
+    dyn Fn(String) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The operating system's resolver.
+pub fn system_lookup() -> Lookup {
+    Arc::new(|host: String| {
+        Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), 0)).await?.collect()) })
+    })
+}
+
+/// The HTTP client's resolver: the lookup's answer, filtered by the policy. A name
 /// with any refused address is refused as a whole (a mixed answer is a known trick).
 pub struct GuardedResolver {
     pub policy: Arc<AddressPolicy>,
+    pub lookup: Lookup,
+}
+
+impl GuardedResolver {
+    /// The addresses the client may connect to, or why there are none.
+    pub async fn checked_addresses(
+        &self,
+        host: &str,
+    ) -> Result<Vec<SocketAddr>, Box<dyn Error + Send + Sync>> {
+        let found = (self.lookup)(host.to_string())
+            .await
+            .map_err(|e| DnsFailure {
+                host: host.to_string(),
+                message: e.to_string(),
+            })?;
+        for address in &found {
+            if let Err(reason) = self.policy.check(address.ip()) {
+                return Err(Box::new(Blocked {
+                    host: host.to_string(),
+                    ip: address.ip(),
+                    reason,
+                }));
+            }
+        }
+        if found.is_empty() {
+            return Err(Box::new(DnsFailure {
+                host: host.to_string(),
+                message: "no addresses".into(),
+            }));
+        }
+        Ok(found)
+    }
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let policy = self.policy.clone();
+        let resolver = GuardedResolver {
+            policy: self.policy.clone(),
+            lookup: self.lookup.clone(),
+        };
         Box::pin(async move {
-            let host = name.as_str().to_string();
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await
-                .map_err(|e| {
-                    Box::new(DnsFailure {
-                        host: host.clone(),
-                        message: e.to_string(),
-                    }) as Box<dyn Error + Send + Sync>
-                })?
-                .collect();
-            for address in &found {
-                if let Err(reason) = policy.check(address.ip()) {
-                    return Err(Box::new(Blocked {
-                        host,
-                        ip: address.ip(),
-                        reason,
-                    }) as Box<dyn Error + Send + Sync>);
-                }
-            }
-            if found.is_empty() {
-                return Err(Box::new(DnsFailure {
-                    host,
-                    message: "no addresses".into(),
-                }) as Box<dyn Error + Send + Sync>);
-            }
+            let found = resolver.checked_addresses(name.as_str()).await?;
             Ok(Box::new(found.into_iter()) as Addrs)
         })
     }
@@ -239,6 +266,62 @@ mod tests {
         assert!(refused(&policy, "10.0.0.1"));
         assert!(refused(&policy, "169.254.169.254"));
         assert!(refused(&policy, "::1"), "IPv6 loopback is another network");
+    }
+
+    fn fixed(table: &'static [(&'static str, &'static str)]) -> Lookup {
+        Arc::new(move |host: String| {
+            Box::pin(async move {
+                Ok(table
+                    .iter()
+                    .filter(|(name, _)| *name == host)
+                    .map(|(_, ip)| SocketAddr::new(ip.parse().unwrap(), 0))
+                    .collect())
+            })
+        })
+    }
+
+    #[tokio::test]
+    async fn a_name_with_any_refused_address_is_refused() {
+        let resolver = GuardedResolver {
+            policy: Arc::new(AddressPolicy::default()),
+            lookup: fixed(&[
+                ("rebind.example", "127.0.0.1"),
+                ("mixed.example", "93.184.216.34"),
+                ("mixed.example", "10.0.0.5"),
+                ("public.example", "93.184.216.34"),
+            ]),
+        };
+        let error = resolver
+            .checked_addresses("rebind.example")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "blocked: rebind.example resolves to 127.0.0.1, a loopback address"
+        );
+        let error = resolver
+            .checked_addresses("mixed.example")
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("10.0.0.5"), "{error}");
+        assert_eq!(
+            resolver
+                .checked_addresses("public.example")
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        let error = resolver
+            .checked_addresses("nowhere.example")
+            .await
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot resolve nowhere.example"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use chrono::Utc;
 use reqwest::redirect::Policy;
 use url::Host;
 
-use super::address_guard::{AddressPolicy, Blocked, DnsFailure, GuardedResolver};
+use super::address_guard::{AddressPolicy, Blocked, DnsFailure, GuardedResolver, system_lookup};
 use super::sign::{PreparedRequest, truncate_utf8};
 use crate::domain::delivery::{ErrorKind, READ_BODY_LIMIT, STORED_BODY_LIMIT};
 
@@ -48,6 +48,7 @@ impl Sender {
         let client = reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardedResolver {
                 policy: policy.clone(),
+                lookup: system_lookup(),
             }))
             // A redirect is the receiver's answer (a permanent failure), never followed:
             // following it would bypass the address check.

@@ -13,7 +13,17 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub mod process;
+pub mod receiver;
+
 pub const TOKEN: &str = "test-admin-token";
+
+/// Settings that let tests deliver to receivers on this machine, with a short retry
+/// schedule.
+pub const LOCAL_DELIVERY: &[(&str, &str)] = &[
+    ("HOOKCAST_ALLOWED_CIDRS", "127.0.0.0/8"),
+    ("HOOKCAST_RETRY_SCHEDULE", "100ms,200ms,300ms"),
+];
 
 pub struct TestApp {
     pub address: SocketAddr,
@@ -33,13 +43,27 @@ pub struct Reply {
 impl TestApp {
     /// Starts hookcast on `data_dir` (created if needed) with the test token.
     pub async fn start(data_dir: &Path) -> TestApp {
+        TestApp::start_with(data_dir, &[]).await
+    }
+
+    /// Starts hookcast with extra `HOOKCAST_*` settings.
+    pub async fn start_with(data_dir: &Path, settings: &[(&str, &str)]) -> TestApp {
         hookcast::init_tls();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
+        let extra: Vec<(String, String)> = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let settings = Settings::load_from(None, |name| match name {
             "HOOKCAST_DATA_DIR" => Some(data_dir.display().to_string()),
             "HOOKCAST_ADMIN_TOKEN" => Some(TOKEN.to_string()),
-            _ => None,
+            // Tests fsync less: they exercise logic, not the disk.
+            "HOOKCAST_FSYNC" => Some("false".to_string()),
+            other => extra
+                .iter()
+                .find(|(k, _)| k == other)
+                .map(|(_, v)| v.clone()),
         })
         .unwrap();
         let shutdown = CancellationToken::new();
