@@ -696,47 +696,68 @@ async fn idempotency_batches_and_manual_retry() {
 async fn replay_puts_failed_deliveries_of_a_window_back() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::start_with(dir.path(), LOCAL_DELIVERY).await;
-    let receiver = Receiver::start_scripted(vec![Reply::status(400), Reply::status(400)], None).await;
-    let id = add_webhook(&app, webhook("w", &receiver.url(), &["dr.host.disconnected"])).await;
+    let receiver =
+        Receiver::start_scripted(vec![Reply::status(400), Reply::status(400)], None).await;
+    let id = add_webhook(
+        &app,
+        webhook("w", &receiver.url(), &["dr.host.disconnected"]),
+    )
+    .await;
     publish(&app, disconnected("a")).await;
     publish(&app, disconnected("b")).await;
     receiver.wait_for(2, WAIT).await;
-    let deadline = std::time::Instant::now() + WAIT;
-    while app.get(&format!("/api/v1/deliveries?webhook_id={id}&status=failed")).await.body["items"]
-        .as_array()
-        .unwrap()
-        .len()
-        < 2
-    {
-        assert!(std::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_count(&app, &id, "failed", 2).await;
 
     let later = |hours| (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339();
     let none = app
-        .post(&format!("/api/v1/webhooks/{id}/replay"), json!({"since": later(1), "until": later(2)}))
+        .post(
+            &format!("/api/v1/webhooks/{id}/replay"),
+            json!({"since": later(1), "until": later(2)}),
+        )
         .await;
     assert_eq!(none.body["replayed"], 0, "{}", none.text);
     let backwards = app
-        .post(&format!("/api/v1/webhooks/{id}/replay"), json!({"since": later(2), "until": later(1)}))
+        .post(
+            &format!("/api/v1/webhooks/{id}/replay"),
+            json!({"since": later(2), "until": later(1)}),
+        )
         .await;
     assert_eq!(error_fields(&backwards), ["until"]);
-    let bad = app.post(&format!("/api/v1/webhooks/{id}/replay"), json!({"since": "yesterday"})).await;
+    let bad = app
+        .post(
+            &format!("/api/v1/webhooks/{id}/replay"),
+            json!({"since": "yesterday"}),
+        )
+        .await;
     assert_eq!(error_fields(&bad), ["since"]);
 
     let since = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
-    let replay = app.post(&format!("/api/v1/webhooks/{id}/replay"), json!({"since": since})).await;
+    let replay = app
+        .post(
+            &format!("/api/v1/webhooks/{id}/replay"),
+            json!({"since": since}),
+        )
+        .await;
     assert_eq!(replay.status, StatusCode::OK, "{}", replay.text);
     assert_eq!(replay.body["replayed"], 2);
     receiver.wait_for(4, WAIT).await;
+    wait_for_count(&app, &id, "succeeded", 2).await;
+    app.stop().await;
+}
+
+/// Waits until the webhook has `n` deliveries with `status`.
+async fn wait_for_count(app: &TestApp, webhook_id: &str, status: &str, n: usize) {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let done = app.get(&format!("/api/v1/deliveries?webhook_id={id}&status=succeeded")).await;
-        if done.body["items"].as_array().unwrap().len() == 2 {
-            break;
+        let reply = app
+            .get(&format!(
+                "/api/v1/deliveries?webhook_id={webhook_id}&status={status}"
+            ))
+            .await;
+        if reply.body["items"].as_array().unwrap().len() >= n {
+            return;
         }
-        assert!(std::time::Instant::now() < deadline, "{}", done.text);
+        assert!(std::time::Instant::now() < deadline, "{}", reply.text);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    app.stop().await;
 }

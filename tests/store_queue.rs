@@ -16,7 +16,9 @@ use serde_json::json;
 async fn store(dir: &std::path::Path) -> SqliteStore {
     let sealer = Sealer::load_or_create(None, &dir.join("secret.key")).unwrap();
     let url = format!("sqlite://{}", dir.join("hookcast.db").display());
-    SqliteStore::open(&url, Arc::new(sealer), false).await.unwrap()
+    SqliteStore::open(&url, Arc::new(sealer), false)
+        .await
+        .unwrap()
 }
 
 /// A webhook built through the same validation as the API.
@@ -104,23 +106,54 @@ async fn an_expired_claim_is_taken_over_and_the_old_owner_cannot_record() {
     store.insert_webhook(&webhook("w")).await.unwrap();
     store.insert_events(&events(1), Utc::now()).await.unwrap();
 
-    let first = store.claim_due(&request("a", Duration::from_millis(50), 10)).await.unwrap();
+    let first = store
+        .claim_due(&request("a", Duration::from_millis(50), 10))
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
-    assert!(store.claim_due(&request("b", Duration::from_secs(60), 10)).await.unwrap().is_empty(), "held by a");
+    assert!(
+        store
+            .claim_due(&request("b", Duration::from_secs(60), 10))
+            .await
+            .unwrap()
+            .is_empty(),
+        "held by a"
+    );
     tokio::time::sleep(Duration::from_millis(80)).await;
-    let second = store.claim_due(&request("b", Duration::from_secs(60), 10)).await.unwrap();
+    let second = store
+        .claim_due(&request("b", Duration::from_secs(60), 10))
+        .await
+        .unwrap();
     assert_eq!(second.len(), 1, "the expired claim is free again");
     assert_eq!(second[0].delivery.id, first[0].delivery.id);
 
     // The stale owner's result is logged as an attempt but does not change the state.
-    store.record_attempts(&[success(&first[0], Some("a"))], Utc::now()).await.unwrap();
-    let (delivery, attempts) = store.get_delivery(&first[0].delivery.id).await.unwrap().unwrap();
+    store
+        .record_attempts(&[success(&first[0], Some("a"))], Utc::now())
+        .await
+        .unwrap();
+    let (delivery, attempts) = store
+        .get_delivery(&first[0].delivery.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(delivery.status, DeliveryStatus::Pending);
     assert_eq!(attempts.len(), 1);
-    store.record_attempts(&[success(&second[0], Some("b"))], Utc::now()).await.unwrap();
-    let (delivery, _) = store.get_delivery(&first[0].delivery.id).await.unwrap().unwrap();
+    store
+        .record_attempts(&[success(&second[0], Some("b"))], Utc::now())
+        .await
+        .unwrap();
+    let (delivery, _) = store
+        .get_delivery(&first[0].delivery.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(delivery.status, DeliveryStatus::Succeeded);
-    assert_eq!(store.next_due_at().await.unwrap(), None, "nothing left to do");
+    assert_eq!(
+        store.next_due_at().await.unwrap(),
+        None,
+        "nothing left to do"
+    );
 }
 
 #[tokio::test]
@@ -133,7 +166,10 @@ async fn claims_respect_per_webhook_room() {
     store.insert_webhook(&other).await.unwrap();
     store.insert_events(&events(10), Utc::now()).await.unwrap();
 
-    let claimed = store.claim_due(&request("a", Duration::from_secs(60), 3)).await.unwrap();
+    let claimed = store
+        .claim_due(&request("a", Duration::from_secs(60), 3))
+        .await
+        .unwrap();
     let count = |id| claimed.iter().filter(|c| c.webhook.id == id).count();
     assert_eq!((count(busy.id.clone()), count(other.id.clone())), (3, 3));
 
@@ -145,6 +181,16 @@ async fn claims_respect_per_webhook_room() {
     assert_eq!(more.len(), 3);
 
     // Releasing makes every claim due again at once.
-    assert_eq!(store.release_claims(Some("a"), Utc::now()).await.unwrap(), 9);
-    assert_eq!(store.claim_due(&request("c", Duration::from_secs(60), 100)).await.unwrap().len(), 20);
+    assert_eq!(
+        store.release_claims(Some("a"), Utc::now()).await.unwrap(),
+        9
+    );
+    assert_eq!(
+        store
+            .claim_due(&request("c", Duration::from_secs(60), 100))
+            .await
+            .unwrap()
+            .len(),
+        20
+    );
 }
