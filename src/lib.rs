@@ -14,6 +14,7 @@ pub mod admin_token;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod delivery;
 pub mod domain;
 mod fs_util;

@@ -22,6 +22,8 @@ pub struct ListQuery {
     status: Option<String>,
     cursor: Option<String>,
     limit: Option<usize>,
+    /// RFC 3339: only deliveries created since then.
+    since: Option<String>,
 }
 
 pub async fn list(
@@ -45,6 +47,14 @@ pub async fn list(
         .cursor
         .as_deref()
         .and_then(|raw| errors.check("cursor", DeliveryId::parse(raw)));
+    let since = query.since.as_deref().and_then(|raw| {
+        errors.check(
+            "since",
+            chrono::DateTime::parse_from_rfc3339(raw)
+                .map(|t| t.to_utc())
+                .map_err(|_| format!("`{raw}` is not an RFC 3339 time")),
+        )
+    });
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors.into_vec()));
     }
@@ -56,6 +66,7 @@ pub async fn list(
             event_id,
             status,
             before,
+            since,
             limit,
         })
         .await?;

@@ -9,6 +9,7 @@ mod json_body;
 mod pagination;
 mod problem;
 mod state;
+mod stats;
 mod webhook_input;
 mod webhook_tests;
 mod webhook_view;
@@ -45,6 +46,12 @@ pub fn router(state: AppState) -> Router {
         .route("/deliveries", get(deliveries::list))
         .route("/deliveries/{id}", get(deliveries::get))
         .route("/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/stats/webhooks", get(stats::webhooks))
+        .route(
+            "/stats/attempts-per-minute",
+            get(stats::attempts_per_minute),
+        )
+        .route("/info", get(stats::info))
         .fallback(|| async { ApiError::NotFound("API route") })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -53,6 +60,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .nest("/api/v1", v1)
+        .merge(crate::console::router())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(state)

@@ -39,6 +39,11 @@ impl DisplayZone {
             .to_string()
     }
 
+    /// Seconds east of UTC.
+    pub fn offset_seconds(&self) -> i32 {
+        self.0.local_minus_utc()
+    }
+
     /// `UTC+08:00`
     pub fn label(&self) -> String {
         let seconds = self.0.local_minus_utc();

@@ -122,7 +122,18 @@ pub struct DeliveryFilter {
     pub status: Option<DeliveryStatus>,
     /// Only deliveries older than this one (the cursor).
     pub before: Option<DeliveryId>,
+    /// Only deliveries created at or after this time.
+    pub since: Option<DateTime<Utc>>,
     pub limit: usize,
+}
+
+/// One attempt, reduced to what health statistics need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptSummary {
+    pub webhook_id: WebhookId,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub delivered: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -204,6 +215,14 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: &DeliveryId,
     ) -> Result<Option<(Delivery, Vec<Attempt>)>, StoreError>;
+
+    /// Attempts started since `since` (at most `limit`, newest first), for health
+    /// statistics. Test sends are included: they are attempts like any other.
+    async fn attempt_summaries(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<AttemptSummary>, StoreError>;
 
     /// Puts a delivery back to pending, due now. [`StoreError::InFlight`] while it is
     /// being attempted.

@@ -15,8 +15,8 @@ use crate::domain::ids::{DeliveryId, WebhookId};
 use crate::store::delivery_codec::{self, AttemptRow, DeliveryRow};
 use crate::store::event_codec::from_millis;
 use crate::store::{
-    AttemptRecord, ClaimRequest, ClaimedDelivery, DeliveryFilter, DisabledWebhook, StoreError,
-    WebhookHealth,
+    AttemptRecord, AttemptSummary, ClaimRequest, ClaimedDelivery, DeliveryFilter, DisabledWebhook,
+    StoreError, WebhookHealth,
 };
 
 /// `next_attempt_at` for a delivery that should be due at `?`: parked (NULL) while its
@@ -232,6 +232,7 @@ impl SqliteStore {
             "SELECT {DELIVERY_COLUMNS} FROM deliveries \
              WHERE (?1 IS NULL OR webhook_id = ?1) AND (?2 IS NULL OR event_id = ?2) \
                AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR id < ?4) \
+               AND (?6 IS NULL OR created_at >= ?6) \
              ORDER BY id DESC LIMIT ?5"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -240,10 +241,39 @@ impl SqliteStore {
             .bind(filter.status.map(|s| s.as_str()))
             .bind(filter.before.as_ref().map(|id| id.as_str()))
             .bind(filter.limit as i64)
+            .bind(filter.since.map(|t| t.timestamp_millis()))
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
             .map(|row| delivery_codec::decode_delivery(read_delivery(row)?))
+            .collect()
+    }
+
+    pub(super) async fn attempt_summaries(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<AttemptSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.webhook_id, a.started_at, a.duration_ms, a.error_kind IS NULL AS delivered \
+             FROM attempts a JOIN deliveries d ON d.id = a.delivery_id \
+             WHERE a.started_at >= ? ORDER BY a.started_at DESC LIMIT ?",
+        )
+        .bind(since.timestamp_millis())
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let webhook_id: String = row.try_get("webhook_id")?;
+                let duration: i64 = row.try_get("duration_ms")?;
+                Ok(AttemptSummary {
+                    webhook_id: WebhookId::parse(&webhook_id).map_err(StoreError::Corrupt)?,
+                    started_at: from_millis(row.try_get("started_at")?),
+                    duration_ms: u64::try_from(duration).unwrap_or(0),
+                    delivered: row.try_get("delivered")?,
+                })
+            })
             .collect()
     }
 

@@ -19,8 +19,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{SqlSafeStr, SqlitePool};
 
 use super::{
-    Accepted, AttemptRecord, ClaimRequest, ClaimedDelivery, DeliveryFilter, DisabledWebhook,
-    EventFilter, Sealer, Store, StoreError,
+    Accepted, AttemptRecord, AttemptSummary, ClaimRequest, ClaimedDelivery, DeliveryFilter,
+    DisabledWebhook, EventFilter, Sealer, Store, StoreError,
 };
 use crate::domain::delivery::{Attempt, Delivery};
 use crate::domain::event::Event;
@@ -185,6 +185,14 @@ impl Store for SqliteStore {
         id: &DeliveryId,
     ) -> Result<Option<(Delivery, Vec<Attempt>)>, StoreError> {
         SqliteStore::get_delivery(self, id).await
+    }
+
+    async fn attempt_summaries(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<AttemptSummary>, StoreError> {
+        SqliteStore::attempt_summaries(self, since, limit).await
     }
 
     async fn retry_delivery(
