@@ -14,12 +14,21 @@ async fn the_console_is_served_with_a_strict_content_security_policy() {
     let app = TestApp::start(dir.path()).await;
     let index = app.client.get(app.url("/")).send().await.unwrap();
     assert_eq!(index.status(), StatusCode::OK);
-    let csp = index.headers()["content-security-policy"].to_str().unwrap().to_string();
-    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let csp = index.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     assert!(!csp.contains("unsafe-inline"));
     assert_eq!(index.headers()["x-content-type-options"], "nosniff");
     let html = index.text().await.unwrap();
-    assert!(html.contains("/assets/app.js") && !html.contains("<script>"), "no inline script");
+    assert!(
+        html.contains("/assets/app.js") && !html.contains("<script>"),
+        "no inline script"
+    );
 
     // Every module the app imports is served, as JavaScript.
     let mut pending = vec!["app.js".to_string()];
@@ -28,9 +37,19 @@ async fn the_console_is_served_with_a_strict_content_security_policy() {
         if !seen.insert(file.clone()) {
             continue;
         }
-        let response = app.client.get(app.url(&format!("/assets/{file}"))).send().await.unwrap();
+        let response = app
+            .client
+            .get(app.url(&format!("/assets/{file}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{file}");
-        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/javascript")
+        );
         let source = response.text().await.unwrap();
         for line in source.lines().filter(|l| l.starts_with("import ")) {
             let target = line.rsplit("from '").next().unwrap().trim_end_matches("';");
@@ -38,9 +57,19 @@ async fn the_console_is_served_with_a_strict_content_security_policy() {
         }
     }
     assert!(seen.len() >= 9, "{seen:?}");
-    let css = app.client.get(app.url("/assets/console.css")).send().await.unwrap();
+    let css = app
+        .client
+        .get(app.url("/assets/console.css"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
-    let missing = app.client.get(app.url("/assets/nope.js")).send().await.unwrap();
+    let missing = app
+        .client
+        .get(app.url("/assets/nope.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     app.stop().await;
 }
@@ -64,7 +93,9 @@ async fn health_statistics_count_attempts_per_webhook_and_minute() {
         )
         .await;
     }
-    receiver.wait_for(4, std::time::Duration::from_secs(10)).await; // one 500, retried
+    receiver
+        .wait_for(4, std::time::Duration::from_secs(10))
+        .await; // one 500, retried
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 
     let stats = app.get("/api/v1/stats/webhooks").await;
@@ -78,7 +109,10 @@ async fn health_statistics_count_attempts_per_webhook_and_minute() {
     let minutes = app.get("/api/v1/stats/attempts-per-minute?minutes=5").await;
     let buckets = minutes.body["buckets"].as_array().unwrap();
     assert_eq!(buckets.len(), 5);
-    let delivered: u64 = buckets.iter().map(|b| b["delivered"].as_u64().unwrap()).sum();
+    let delivered: u64 = buckets
+        .iter()
+        .map(|b| b["delivered"].as_u64().unwrap())
+        .sum();
     let failed: u64 = buckets.iter().map(|b| b["failed"].as_u64().unwrap()).sum();
     assert_eq!((delivered, failed), (3, 1));
     let bad = app.get("/api/v1/stats/attempts-per-minute?minutes=0").await;
