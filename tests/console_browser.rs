@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use common::process::Server;
 use common::receiver::Receiver;
 use fantoccini::elements::Element;
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -271,6 +272,22 @@ async fn the_console_manages_webhooks_in_a_real_browser() {
     b.click(".sign-in button[type=submit]").await;
     b.wait_text(".empty", "No webhooks yet").await;
     b.screenshot("webhooks-empty-en").await;
+
+    // The keyboard alone opens the drawer and Escape closes it.
+    b.find("#add-webhook")
+        .await
+        .send_keys(&Key::Enter)
+        .await
+        .unwrap();
+    b.find("#webhook-drawer").await;
+    b.client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&Key::Escape)
+        .await
+        .unwrap();
+    b.wait_gone("#webhook-drawer").await;
 
     // Add WebHook: fill the drawer, pick events in the tree, Send Test, Submit.
     b.click("#add-webhook").await;
