@@ -45,7 +45,10 @@ async fn the_product_page_example_is_created_with_one_request_and_reads_back() {
     ] {
         assert_eq!(read.body[field], form[field], "field {field}");
     }
-    assert_eq!(read.body["format"], "json");
+    assert_eq!(
+        read.body["format"], "feishu",
+        "suggested from the Feishu bot URL"
+    );
     assert_eq!(read.body["status"], "disabled");
     assert_eq!(read.body["disabled_reason"], "manual");
     assert_eq!(read.body["headers"], json!({}));

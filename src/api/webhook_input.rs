@@ -116,7 +116,11 @@ impl WebhookInput {
         let format = match (self.format, base) {
             (Some(raw), _) => errors.check("format", Format::parse(&raw)),
             (None, Some(b)) => Some(b.format),
-            (None, None) => Some(Format::Json),
+            // Not chosen: suggested from the URL (a Feishu bot URL gets `feishu`).
+            (None, None) => Some(
+                url.as_ref()
+                    .map_or(Format::Json, |u| Format::suggested_for(u.url())),
+            ),
         };
         let enabled = self.enabled.or(base.map(|b| b.enabled)).unwrap_or(true);
         let event_type_names = match (self.event_types, base) {

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::render::{Recipient, json_envelope};
+use super::platform_reply::judge;
+use super::render::{Recipient, render};
 use super::sender::{Answer, Sender};
 use super::sign::prepare;
 use crate::domain::catalog::Catalog;
@@ -43,8 +44,10 @@ pub async fn make_attempt(
         id: webhook_id,
         name: spec.name.as_str(),
         language: spec.language,
+        format: spec.format,
+        url: spec.url.url(),
     };
-    let body = json_envelope(event, &recipient, context.catalog, context.zone);
+    let body = render(event, &recipient, context.catalog, context.zone);
     let deadline = spec
         .timeout
         .map(|t| Duration::from_secs(u64::from(t.get())))
@@ -89,16 +92,24 @@ pub async fn make_attempt(
             body,
             retry_after,
         }) => {
-            attempt.response_status = Some(status);
             attempt.response_headers = headers;
-            attempt.response_body = Some(body);
-            let verdict = Verdict::for_status(status, retry_after);
+            let (verdict, platform_error) = judge(spec.format, status, &body, retry_after);
+            attempt.response_status = Some(status);
             let summary = (verdict != Verdict::Delivered).then(|| {
-                attempt.error_kind = Some(ErrorKind::HttpStatus);
-                let message = format!("the receiver answered HTTP {status}");
+                let (kind, message) = match platform_error {
+                    // A 200 that carries the platform's refusal.
+                    Some(message) if (200..300).contains(&status) => (ErrorKind::Platform, message),
+                    Some(message) => (ErrorKind::HttpStatus, message),
+                    None => (
+                        ErrorKind::HttpStatus,
+                        format!("the receiver answered HTTP {status}"),
+                    ),
+                };
+                attempt.error_kind = Some(kind);
                 attempt.error_message = Some(message.clone());
                 message
             });
+            attempt.response_body = Some(body);
             (verdict, summary)
         }
         Err(failure) => {

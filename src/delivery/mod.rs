@@ -11,6 +11,7 @@ pub mod attempt;
 pub mod decide;
 pub mod dispatcher;
 pub mod messages;
+pub mod platform_reply;
 pub mod render;
 pub mod sender;
 pub mod sign;

@@ -162,7 +162,7 @@ pub fn prepare(
         .collect();
     let logged = LoggedRequest {
         method: "POST".into(),
-        url: url.to_string(),
+        url: redact_url(&url),
         headers: logged_headers,
         body: truncate_utf8(&String::from_utf8_lossy(&body), STORED_BODY_LIMIT),
     };
@@ -172,6 +172,42 @@ pub fn prepare(
         body,
         logged,
     })
+}
+
+/// The URL as logged: credentials carried in URLs (Telegram's bot token, DingTalk's
+/// `access_token`, WeCom's `key`) are masked.
+pub fn redact_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    if let Some(segments) = url.path_segments() {
+        let masked: Vec<String> = segments
+            .map(|s| {
+                if s.starts_with("bot") && s.contains(':') {
+                    format!("bot{MASK}")
+                } else {
+                    s.to_string()
+                }
+            })
+            .collect();
+        shown.set_path(&masked.join("/"));
+    }
+    if url.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let secret = matches!(k.as_ref(), "access_token" | "key" | "token");
+                (
+                    k.into_owned(),
+                    if secret {
+                        MASK.to_string()
+                    } else {
+                        v.into_owned()
+                    },
+                )
+            })
+            .collect();
+        shown.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    shown.to_string()
 }
 
 /// At most `limit` bytes, cut on a character boundary.
@@ -200,6 +236,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn credentials_in_urls_are_masked_in_the_log() {
+        let url = |raw: &str| redact_url(&Url::parse(raw).unwrap());
+        assert_eq!(
+            url("https://api.telegram.org/bot123456:ABC-def/sendMessage?chat_id=42"),
+            "https://api.telegram.org/bot********/sendMessage?chat_id=42"
+        );
+        assert_eq!(
+            url("https://oapi.dingtalk.com/robot/send?access_token=abc&timestamp=1&sign=x"),
+            "https://oapi.dingtalk.com/robot/send?access_token=********&timestamp=1&sign=x"
+        );
+        assert_eq!(url("https://example.com/hook"), "https://example.com/hook");
     }
 
     #[test]

@@ -104,6 +104,29 @@ impl Format {
             })
     }
 
+    /// The chat platform a URL belongs to, judged by its host; `json` for any other.
+    pub fn suggested_for(url: &url::Url) -> Format {
+        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+        let is = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
+        if is("open.feishu.cn") || is("open.larksuite.com") {
+            Format::Feishu
+        } else if is("oapi.dingtalk.com") {
+            Format::Dingtalk
+        } else if is("qyapi.weixin.qq.com") {
+            Format::Wecom
+        } else if is("hooks.slack.com") {
+            Format::Slack
+        } else if is("discord.com") || is("discordapp.com") {
+            Format::Discord
+        } else if is("api.telegram.org") {
+            Format::Telegram
+        } else if is("logic.azure.com") || is("webhook.office.com") || is("powerplatform.com") {
+            Format::Teams
+        } else {
+            Format::Json
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Json => "json",
@@ -173,6 +196,45 @@ mod tests {
         ] {
             assert_eq!(DisabledReason::parse(reason.as_str()).unwrap(), reason);
         }
+    }
+
+    #[test]
+    fn the_format_is_suggested_by_the_host() {
+        let suggest = |raw: &str| Format::suggested_for(&url::Url::parse(raw).unwrap());
+        assert_eq!(
+            suggest("https://open.feishu.cn/open-apis/bot/v2/hook/x"),
+            Format::Feishu
+        );
+        assert_eq!(
+            suggest("https://open.larksuite.com/open-apis/bot/v2/hook/x"),
+            Format::Feishu
+        );
+        assert_eq!(
+            suggest("https://oapi.dingtalk.com/robot/send?access_token=x"),
+            Format::Dingtalk
+        );
+        assert_eq!(
+            suggest("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x"),
+            Format::Wecom
+        );
+        assert_eq!(
+            suggest("https://hooks.slack.com/services/T/B/X"),
+            Format::Slack
+        );
+        assert_eq!(
+            suggest("https://discord.com/api/webhooks/1/x"),
+            Format::Discord
+        );
+        assert_eq!(
+            suggest("https://api.telegram.org/bot1:x/sendMessage"),
+            Format::Telegram
+        );
+        assert_eq!(
+            suggest("https://prod-01.westus.logic.azure.com/workflows/x"),
+            Format::Teams
+        );
+        assert_eq!(suggest("https://example.com/hook"), Format::Json);
+        assert_eq!(suggest("https://notfeishu.cn.example.com/"), Format::Json);
     }
 
     #[test]
