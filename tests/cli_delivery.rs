@@ -103,6 +103,14 @@ async fn emit_test_and_read_the_delivery_log_from_the_cli() {
     assert_eq!(retried["status"], "pending");
     receiver.wait_for(3, Duration::from_secs(10)).await;
 
+    let (ok, preview, stderr) = cli(&server, &["preview", "ops"]);
+    assert!(ok, "{stderr}");
+    assert!(preview.starts_with("POST http://127.0.0.1:"), "{preview}");
+    assert!(
+        preview.contains("\"type\": \"dr.host.disconnected\""),
+        "{preview}"
+    );
+
     let (ok, tested, _) = cli(&server, &["webhook", "test", "ops"]);
     assert!(ok && tested.starts_with("Delivered: HTTP 200"), "{tested}");
     let (ok, _, stderr) = cli(&server, &["emit", "dr.host.disconnected", "--source", "x"]);

@@ -10,8 +10,8 @@ mod pagination;
 mod problem;
 mod state;
 mod stats;
+mod webhook_actions;
 mod webhook_input;
-mod webhook_tests;
 mod webhook_view;
 mod webhooks;
 
@@ -34,11 +34,12 @@ pub fn router(state: AppState) -> Router {
                 .patch(webhooks::patch)
                 .delete(webhooks::delete),
         )
-        .route("/webhooks/test", post(webhook_tests::test_form))
+        .route("/webhooks/test", post(webhook_actions::test_form))
+        .route("/webhooks/preview", post(webhook_actions::preview))
         .route("/webhooks/{id}/enable", post(webhooks::enable))
         .route("/webhooks/{id}/disable", post(webhooks::disable))
-        .route("/webhooks/{id}/test", post(webhook_tests::test_webhook))
-        .route("/webhooks/{id}/replay", post(webhook_tests::replay))
+        .route("/webhooks/{id}/test", post(webhook_actions::test_webhook))
+        .route("/webhooks/{id}/replay", post(webhook_actions::replay))
         .route("/event-types", get(event_types::list))
         .route("/events", get(events::list).post(events::publish))
         .route("/events/batch", post(events::publish_batch))

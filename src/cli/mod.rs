@@ -6,6 +6,7 @@ mod deliveries;
 mod emit;
 mod event_types;
 mod output;
+mod preview;
 mod webhook;
 
 use std::path::PathBuf;
@@ -46,6 +47,13 @@ pub enum Command {
         client: ClientArgs,
         #[command(flatten)]
         event: emit::EmitArgs,
+    },
+    /// Show the exact request a webhook would send for an event, without sending it.
+    Preview {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        preview: preview::PreviewArgs,
     },
     /// Read the delivery log; retry a delivery.
     Deliveries {
@@ -101,6 +109,9 @@ pub async fn run_client(command: Command) -> anyhow::Result<()> {
             webhook::run(&client.connect()?, *command, client.json).await
         }
         Command::Emit { client, event } => emit::run(&client.connect()?, event, client.json).await,
+        Command::Preview { client, preview } => {
+            preview::run(&client.connect()?, preview, client.json).await
+        }
         Command::Deliveries { client, command } => {
             deliveries::run(&client.connect()?, command, client.json).await
         }

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::platform_reply::judge;
 use super::render::{Recipient, render};
 use super::sender::{Answer, Sender};
-use super::sign::prepare;
+use super::sign::{PreparedRequest, prepare};
 use crate::domain::catalog::Catalog;
 use crate::domain::delivery::{Attempt, ErrorKind, LoggedRequest, Verdict};
 use crate::domain::event::Event;
@@ -31,6 +31,26 @@ pub struct AttemptOutcome {
     pub summary: Option<String>,
 }
 
+/// The exact request an attempt sends (also what a preview shows).
+pub fn build_request(
+    context: &AttemptContext<'_>,
+    spec: &WebhookSpec,
+    webhook_id: Option<&WebhookId>,
+    event: &Event,
+    delivery_id: &DeliveryId,
+    now: DateTime<Utc>,
+) -> Result<PreparedRequest, String> {
+    let recipient = Recipient {
+        id: webhook_id,
+        name: spec.name.as_str(),
+        language: spec.language,
+        format: spec.format,
+        url: spec.url.url(),
+    };
+    let body = render(event, &recipient, context.catalog, context.zone);
+    prepare(spec, delivery_id.as_str(), body, now)
+}
+
 pub async fn make_attempt(
     context: &AttemptContext<'_>,
     spec: &WebhookSpec,
@@ -40,14 +60,6 @@ pub async fn make_attempt(
     number: u32,
 ) -> AttemptOutcome {
     let started_at = Utc::now();
-    let recipient = Recipient {
-        id: webhook_id,
-        name: spec.name.as_str(),
-        language: spec.language,
-        format: spec.format,
-        url: spec.url.url(),
-    };
-    let body = render(event, &recipient, context.catalog, context.zone);
     let deadline = spec
         .timeout
         .map(|t| Duration::from_secs(u64::from(t.get())))
@@ -70,7 +82,7 @@ pub async fn make_attempt(
         error_kind: None,
         error_message: None,
     };
-    let request = match prepare(spec, delivery_id.as_str(), body, started_at) {
+    let request = match build_request(context, spec, webhook_id, event, delivery_id, started_at) {
         Ok(request) => request,
         Err(message) => {
             attempt.error_kind = Some(ErrorKind::Request);
