@@ -43,6 +43,8 @@ fn webhook(name: &str) -> Webhook {
         },
         headers: Default::default(),
         timeout: None,
+        template: None,
+        time_zone: None,
     };
     Webhook::new(spec, Utc::now())
 }

@@ -6,10 +6,12 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 
 use crate::domain::auth::{AuthConfig, AuthInput};
+use crate::domain::body_template::BodyTemplate;
 use crate::domain::catalog::Catalog;
 use crate::domain::choices::{Format, Language, WebhookKind};
 use crate::domain::headers::CustomHeaders;
 use crate::domain::target_url::TargetUrl;
+use crate::domain::time_zone::DisplayZone;
 use crate::domain::validation::{FieldError, FieldErrors};
 use crate::domain::webhook::{EventTypeSet, TimeoutSeconds, WebhookSpec};
 use crate::domain::webhook_name::WebhookName;
@@ -32,6 +34,12 @@ pub struct WebhookInput {
     /// Absent: unchanged (PATCH) or default; `null`: default; a number: that many seconds.
     #[serde(default, deserialize_with = "present")]
     timeout_seconds: Option<Option<i64>>,
+    /// For format `template`: `{"body": "...", "content_type": "application/json"}`.
+    #[serde(default, deserialize_with = "present")]
+    template: Option<Option<TemplateInput>>,
+    /// `UTC+08:00` and the like; `null` = the server's setting.
+    #[serde(default, deserialize_with = "present")]
+    time_zone: Option<Option<String>>,
     #[serde(default, rename = "id")]
     _id: IgnoredAny,
     #[serde(default, rename = "status")]
@@ -42,6 +50,13 @@ pub struct WebhookInput {
     _created_at: IgnoredAny,
     #[serde(default, rename = "updated_at")]
     _updated_at: IgnoredAny,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateInput {
+    body: String,
+    content_type: Option<String>,
 }
 
 /// Tells a `null` apart from an absent field.
@@ -153,6 +168,36 @@ impl WebhookInput {
             (None, Some(b)) => Some(b.timeout),
         };
 
+        let template = match (self.template, base) {
+            (Some(Some(input)), _) => {
+                match BodyTemplate::parse(&input.body, input.content_type.as_deref()) {
+                    Ok(template) => Some(Some(template)),
+                    Err((field, message)) => {
+                        errors.push(field, message);
+                        None
+                    }
+                }
+            }
+            (Some(None), _) | (None, None) => Some(None),
+            (None, Some(b)) => Some(b.template.clone()),
+        };
+        match (format, &template) {
+            (Some(Format::Template), Some(None)) => {
+                errors.push("template", "is required with format `template`");
+            }
+            (Some(format), Some(Some(_))) if format != Format::Template => {
+                errors.push("template", "is only used with format `template`");
+            }
+            _ => {}
+        }
+        let time_zone = match (self.time_zone, base) {
+            (Some(Some(raw)), _) => errors
+                .check("time_zone", DisplayZone::parse(&raw))
+                .map(Some),
+            (Some(None), _) | (None, None) => Some(None),
+            (None, Some(b)) => Some(b.time_zone),
+        };
+
         let built = (|| {
             Some(WebhookSpec {
                 name: name?,
@@ -165,6 +210,8 @@ impl WebhookInput {
                 event_types: event_types?,
                 headers: headers?,
                 timeout: timeout?,
+                template: template?,
+                time_zone: time_zone?,
             })
         })();
         match built {

@@ -28,6 +28,8 @@ pub struct WebhookView {
     pub event_types: Vec<String>,
     pub headers: BTreeMap<String, String>,
     pub timeout_seconds: Option<u16>,
+    pub template: Option<Value>,
+    pub time_zone: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -61,6 +63,11 @@ impl WebhookView {
                 .collect(),
             headers: spec.headers.to_map(),
             timeout_seconds: spec.timeout.map(|t| t.get()),
+            template: spec
+                .template
+                .as_ref()
+                .map(|t| json!({"body": t.source(), "content_type": t.content_type()})),
+            time_zone: spec.time_zone.map(|z| z.label()),
             created_at: timestamp(webhook.created_at),
             updated_at: timestamp(webhook.updated_at),
         }

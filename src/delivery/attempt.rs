@@ -46,8 +46,10 @@ pub fn build_request(
         language: spec.language,
         format: spec.format,
         url: spec.url.url(),
+        template: spec.template.as_ref(),
     };
-    let body = render(event, &recipient, context.catalog, context.zone);
+    let zone = spec.time_zone.as_ref().unwrap_or(context.zone);
+    let body = render(event, &recipient, context.catalog, zone)?;
     prepare(spec, delivery_id.as_str(), body, now)
 }
 

@@ -103,7 +103,7 @@ pub fn judge(
             }
             _ => (Verdict::Delivered, None),
         },
-        Format::Json | Format::Slack | Format::Discord | Format::Teams => {
+        Format::Json | Format::Template | Format::Slack | Format::Discord | Format::Teams => {
             (Verdict::Delivered, None)
         }
     }
@@ -118,7 +118,7 @@ fn platform_name(format: Format) -> &'static str {
         Format::Discord => "Discord",
         Format::Teams => "Teams",
         Format::Telegram => "Telegram",
-        Format::Json => "the receiver",
+        Format::Json | Format::Template => "the receiver",
     }
 }
 

@@ -10,6 +10,7 @@ use ring::hmac;
 use serde_json::Value;
 use url::Url;
 
+use super::render::RenderedBody;
 use crate::domain::auth::{AuthConfig, HMAC_SECRET_PREFIX};
 use crate::domain::delivery::{LoggedRequest, STORED_BODY_LIMIT};
 use crate::domain::secret::MASK;
@@ -69,7 +70,7 @@ pub fn feishu_signature(secret: &str, timestamp_s: i64) -> String {
 pub fn prepare(
     spec: &WebhookSpec,
     message_id: &str,
-    body: Value,
+    body: RenderedBody,
     now: DateTime<Utc>,
 ) -> Result<PreparedRequest, String> {
     let timestamp = now.timestamp();
@@ -119,7 +120,8 @@ pub fn prepare(
                 .append_pair("sign", &signature);
         }
         AuthConfig::FeishuSign { secret } => {
-            if let Value::Object(map) = &mut body {
+            // Feishu reads the signature from the top level of its JSON body.
+            if let RenderedBody::Json(Value::Object(map)) = &mut body {
                 map.insert("timestamp".into(), Value::from(timestamp.to_string()));
                 map.insert(
                     "sign".into(),
@@ -128,8 +130,17 @@ pub fn prepare(
             }
         }
     }
-    let body = serde_json::to_vec(&body).expect("JSON values serialize");
-    put(&mut headers, "content-type", "application/json")?;
+    let (body, content_type) = match body {
+        RenderedBody::Json(value) => (
+            serde_json::to_vec(&value).expect("JSON values serialize"),
+            "application/json".to_string(),
+        ),
+        RenderedBody::Text {
+            content,
+            content_type,
+        } => (content.into_bytes(), content_type),
+    };
+    put(&mut headers, "content-type", &content_type)?;
     put(
         &mut headers,
         "user-agent",

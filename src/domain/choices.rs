@@ -80,10 +80,12 @@ pub enum Format {
     Discord,
     Teams,
     Telegram,
+    /// The operator's own body template.
+    Template,
 }
 
 impl Format {
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 9] = [
         Format::Json,
         Format::Feishu,
         Format::Dingtalk,
@@ -92,6 +94,7 @@ impl Format {
         Format::Discord,
         Format::Teams,
         Format::Telegram,
+        Format::Template,
     ];
 
     pub fn parse(raw: &str) -> Result<Self, String> {
@@ -137,6 +140,7 @@ impl Format {
             Format::Discord => "discord",
             Format::Teams => "teams",
             Format::Telegram => "telegram",
+            Format::Template => "template",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! engine reads them without re-checking.
 
 pub mod auth;
+pub mod body_template;
 pub mod catalog;
 pub mod choices;
 pub mod delivery;

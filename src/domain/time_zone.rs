@@ -34,9 +34,18 @@ impl DisplayZone {
 
     /// `2026-11-27 13:00:00`
     pub fn format(&self, at: DateTime<Utc>) -> String {
-        at.with_timezone(&self.0)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
+        self.format_with(at, "%Y-%m-%d %H:%M:%S")
+    }
+
+    /// With a strftime pattern; an invalid pattern shows as written instead of failing.
+    pub fn format_with(&self, at: DateTime<Utc>, pattern: &str) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let local = at.with_timezone(&self.0);
+        if write!(out, "{}", local.format(pattern)).is_err() {
+            return pattern.to_string();
+        }
+        out
     }
 
     /// Seconds east of UTC.

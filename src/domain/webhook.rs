@@ -3,12 +3,14 @@
 use chrono::{DateTime, Utc};
 
 use super::auth::AuthConfig;
+use super::body_template::BodyTemplate;
 use super::catalog::Catalog;
 use super::choices::{DisabledReason, Format, Language, WebhookKind};
 use super::event_type::EventTypeCode;
 use super::headers::CustomHeaders;
 use super::ids::WebhookId;
 use super::target_url::TargetUrl;
+use super::time_zone::DisplayZone;
 use super::validation::FieldErrors;
 use super::webhook_name::WebhookName;
 
@@ -107,6 +109,10 @@ pub struct WebhookSpec {
     pub event_types: EventTypeSet,
     pub headers: CustomHeaders,
     pub timeout: Option<TimeoutSeconds>,
+    /// The body template; present exactly when the format is `template`.
+    pub template: Option<BodyTemplate>,
+    /// Times in this webhook's messages; `None` = the server's setting.
+    pub time_zone: Option<DisplayZone>,
 }
 
 /// A stored webhook.

@@ -9,12 +9,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{Sealer, StoreError};
 use crate::domain::auth::AuthConfig;
+use crate::domain::body_template::BodyTemplate;
 use crate::domain::choices::{DisabledReason, Format, Language, WebhookKind};
 use crate::domain::event_type::EventTypeCode;
 use crate::domain::headers::CustomHeaders;
 use crate::domain::ids::WebhookId;
 use crate::domain::secret::Secret;
 use crate::domain::target_url::TargetUrl;
+use crate::domain::time_zone::DisplayZone;
 use crate::domain::validation::FieldErrors;
 use crate::domain::webhook::{EventTypeSet, TimeoutSeconds, Webhook, WebhookSpec};
 use crate::domain::webhook_name::WebhookName;
@@ -33,6 +35,9 @@ pub struct WebhookRow {
     pub disabled_reason: Option<String>,
     pub headers: String,
     pub timeout_seconds: Option<i64>,
+    pub template_body: Option<String>,
+    pub template_content_type: Option<String>,
+    pub time_zone: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -125,6 +130,9 @@ pub fn encode(webhook: &Webhook, sealer: &Sealer) -> WebhookRow {
         disabled_reason: webhook.disabled_reason.map(|r| r.as_str().to_string()),
         headers: serde_json::to_string(&spec.headers).expect("headers serialize to JSON"),
         timeout_seconds: spec.timeout.map(|t| i64::from(t.get())),
+        template_body: spec.template.as_ref().map(|t| t.source().to_string()),
+        template_content_type: spec.template.as_ref().map(|t| t.content_type().to_string()),
+        time_zone: spec.time_zone.map(|z| z.label()),
         created_at: webhook.created_at.timestamp_millis(),
         updated_at: webhook.updated_at.timestamp_millis(),
     }
@@ -182,6 +190,19 @@ pub fn decode(
             .map(TimeoutSeconds::parse)
             .transpose()
             .map_err(|e| corrupt("timeout_seconds", e))?,
+        template: match &row.template_body {
+            Some(body) => Some(
+                BodyTemplate::parse(body, row.template_content_type.as_deref())
+                    .map_err(|(field, message)| corrupt(field, message))?,
+            ),
+            None => None,
+        },
+        time_zone: row
+            .time_zone
+            .as_deref()
+            .map(DisplayZone::parse)
+            .transpose()
+            .map_err(|e| corrupt("time_zone", e))?,
     };
     Ok(Webhook {
         id: WebhookId::parse(&row.id).map_err(|e| corrupt("id", e))?,

@@ -9,6 +9,7 @@ mod json;
 mod slack;
 mod teams;
 mod telegram;
+mod template;
 pub mod text;
 mod wecom;
 
@@ -16,6 +17,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::messages::{Message, compose, severity_name};
+use crate::domain::body_template::BodyTemplate;
 use crate::domain::catalog::Catalog;
 use crate::domain::choices::{Format, Language};
 use crate::domain::event::{Event, Outcome};
@@ -32,6 +34,19 @@ pub struct Recipient<'a> {
     pub format: Format,
     /// The target: Telegram takes its `chat_id` from the URL's query.
     pub url: &'a Url,
+    /// The body template, for format `template`.
+    pub template: Option<&'a BodyTemplate>,
+}
+
+/// A rendered body: JSON for every built-in format, text of the operator's content
+/// type for `template`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RenderedBody {
+    Json(Value),
+    Text {
+        content: String,
+        content_type: String,
+    },
 }
 
 /// What every format shows, worked out once.
@@ -52,7 +67,7 @@ pub fn render(
     recipient: &Recipient<'_>,
     catalog: &Catalog,
     zone: &DisplayZone,
-) -> Value {
+) -> Result<RenderedBody, String> {
     let Message { title, text } = compose(event, catalog, recipient.language, zone);
     let facts = Facts {
         event,
@@ -64,7 +79,16 @@ pub fn render(
         outcome: event.outcome,
         time: format!("{} ({})", zone.format(event.occurred_at), zone.label()),
     };
-    render_facts(&facts, recipient)
+    if recipient.format == Format::Template {
+        let template = recipient
+            .template
+            .ok_or("format `template` needs a template")?;
+        return Ok(RenderedBody::Text {
+            content: template::render(template, &facts, recipient, zone)?,
+            content_type: template.content_type().to_string(),
+        });
+    }
+    Ok(RenderedBody::Json(render_facts(&facts, recipient)))
 }
 
 /// The body for facts already worked out.
@@ -78,6 +102,8 @@ pub fn render_facts(facts: &Facts<'_>, recipient: &Recipient<'_>) -> Value {
         Format::Discord => discord::body(facts),
         Format::Teams => teams::body(facts),
         Format::Telegram => telegram::body(facts, recipient.url),
+        // Rendered from its template by `render`; as facts alone, the envelope.
+        Format::Template => json::envelope(facts, recipient),
     }
 }
 
@@ -128,6 +154,7 @@ mod tests {
                     language: Language::ZhCn,
                     format,
                     url: &url,
+                    template: None,
                 },
             )
         };

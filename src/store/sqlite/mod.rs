@@ -49,6 +49,11 @@ fn migrator() -> Migrator {
             "delivery",
             include_str!("../../../migrations/sqlite/0002_delivery.sql"),
         ),
+        migration(
+            3,
+            "templates and zones",
+            include_str!("../../../migrations/sqlite/0003_templates_and_zones.sql"),
+        ),
     ])
 }
 

@@ -102,8 +102,8 @@ impl SqliteStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO webhooks (id, name, kind, url, language, auth_type, auth_sealed, format, enabled, \
-             disabled_reason, headers, timeout_seconds, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             disabled_reason, headers, timeout_seconds, template_body, template_content_type, time_zone, \
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&row.id)
         .bind(&row.name)
@@ -117,6 +117,9 @@ impl SqliteStore {
         .bind(&row.disabled_reason)
         .bind(&row.headers)
         .bind(row.timeout_seconds)
+        .bind(&row.template_body)
+        .bind(&row.template_content_type)
+        .bind(&row.time_zone)
         .bind(row.created_at)
         .bind(row.updated_at)
         .execute(&mut *tx)
@@ -132,7 +135,8 @@ impl SqliteStore {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE webhooks SET name = ?, kind = ?, url = ?, language = ?, auth_type = ?, auth_sealed = ?, \
-             format = ?, enabled = ?, disabled_reason = ?, headers = ?, timeout_seconds = ?, updated_at = ? \
+             format = ?, enabled = ?, disabled_reason = ?, headers = ?, timeout_seconds = ?, template_body = ?, \
+             template_content_type = ?, time_zone = ?, updated_at = ? \
              WHERE id = ?",
         )
         .bind(&row.name)
@@ -146,6 +150,9 @@ impl SqliteStore {
         .bind(&row.disabled_reason)
         .bind(&row.headers)
         .bind(row.timeout_seconds)
+        .bind(&row.template_body)
+        .bind(&row.template_content_type)
+        .bind(&row.time_zone)
         .bind(row.updated_at)
         .bind(&row.id)
         .execute(&mut *tx)
@@ -226,6 +233,9 @@ pub(super) fn read_row(row: &SqliteRow) -> Result<WebhookRow, sqlx::Error> {
         disabled_reason: row.try_get("disabled_reason")?,
         headers: row.try_get("headers")?,
         timeout_seconds: row.try_get("timeout_seconds")?,
+        template_body: row.try_get("template_body")?,
+        template_content_type: row.try_get("template_content_type")?,
+        time_zone: row.try_get("time_zone")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
