@@ -6,7 +6,7 @@ import { Drawer, Field, useApp } from './components.js';
 import { EventTree } from './event_tree.js';
 
 const AUTH_TYPES = ['none', 'basic', 'bearer', 'api_key', 'hmac', 'dingtalk_sign', 'feishu_sign'];
-const FORMATS = ['json', 'feishu', 'dingtalk', 'wecom', 'slack', 'discord', 'teams', 'telegram'];
+const FORMATS = ['json', 'feishu', 'dingtalk', 'wecom', 'slack', 'discord', 'teams', 'telegram', 'template'];
 /// Auth fields per type; the secret ones are never shown again once stored.
 const AUTH_FIELDS = {
   none: [],
@@ -44,6 +44,7 @@ function initialForm(webhook) {
     return {
       kind: 'events', name: '', url: '', language: 'zh-CN', authType: 'none', auth: {},
       format: 'json', formatTouched: false, enabled: true, eventTypes: new Set(),
+      templateBody: '', templateContentType: 'application/json', timeZone: '',
     };
   }
   const auth = {};
@@ -54,6 +55,9 @@ function initialForm(webhook) {
     kind: webhook.kind, name: webhook.name, url: webhook.url, language: webhook.language,
     authType: webhook.auth.type, auth, format: webhook.format, formatTouched: true,
     enabled: webhook.enabled, eventTypes: new Set(webhook.event_types),
+    templateBody: webhook.template ? webhook.template.body : '',
+    templateContentType: webhook.template ? webhook.template.content_type : 'application/json',
+    timeZone: webhook.time_zone || '',
   };
 }
 
@@ -91,6 +95,10 @@ export function WebhookDrawer({ webhook, onClose, onSaved }) {
     return {
       kind: form.kind, name: form.name, url: form.url, language: form.language, auth,
       format: form.format, enabled: form.enabled, event_types: [...form.eventTypes],
+      template: form.format === 'template'
+        ? { body: form.templateBody, content_type: form.templateContentType || 'application/json' }
+        : null,
+      time_zone: form.timeZone.trim() || null,
     };
   };
   const showErrors = (error) => {
@@ -190,6 +198,21 @@ export function WebhookDrawer({ webhook, onClose, onSaved }) {
           <select id="format" value=${form.format} onChange=${(e) => update({ format: e.target.value, formatTouched: true })}>
             ${FORMATS.map((format) => html`<option value=${format}>${t(`format.${format}`)}</option>`)}
           </select>
+        <//>
+        ${form.format === 'template' && html`
+          <${Field} id="template-body" label=${t('field.templateBody')} required error=${error('template.body') || error('template')}
+                    hint=${t('field.templateHint')}>
+            <textarea id="template-body" rows="8" spellcheck="false" value=${form.templateBody}
+                      aria-describedby=${describedBy('template-body', true)}
+                      onInput=${(e) => update({ templateBody: e.target.value })}></textarea>
+          <//>
+          <${Field} id="template-content-type" label=${t('field.templateContentType')} error=${error('template.content_type')}>
+            <input id="template-content-type" value=${form.templateContentType}
+                   onInput=${(e) => update({ templateContentType: e.target.value })} />
+          <//>`}
+        <${Field} id="time-zone" label=${t('field.timeZone')} error=${error('time_zone')} hint=${t('field.timeZoneHint')}>
+          <input id="time-zone" value=${form.timeZone} placeholder="UTC+08:00" aria-describedby=${describedBy('time-zone', true)}
+                 onInput=${(e) => update({ timeZone: e.target.value })} />
         <//>
         <div class="field switch-field">
           <label for="enabled">${t('field.enabled')}</label>
