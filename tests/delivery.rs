@@ -120,7 +120,7 @@ async fn an_event_reaches_every_enabled_subscribed_webhook_once() {
     assert_eq!(data["title"], "主机失联");
     assert_eq!(
         data["message"],
-        "web-01 于 2026-11-27 13:00:00 (UTC+08:00) 主机失联，结果：失败"
+        "主机 web-01 于 2026-11-27 13:00:00 (UTC+08:00) 失联"
     );
     assert_eq!(data["attributes"], json!({"ip": "10.0.0.8"}));
     assert_eq!(data["webhook"], json!({"id": a_id, "name": "a"}));

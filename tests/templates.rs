@@ -45,7 +45,7 @@ async fn a_template_shapes_the_body_with_local_times() {
     );
     assert_eq!(
         got.json(),
-        json!({"msg": "Host disconnected on web-01 failed at 2026-11-27 14:00:00 (UTC+09:00).",
+        json!({"msg": "Host web-01 disconnected at 2026-11-27 14:00:00 (UTC+09:00)",
                "at": "14:00", "who": "custom", "ip": "10.0.0.8"})
     );
     app.stop().await;
