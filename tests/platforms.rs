@@ -102,7 +102,18 @@ fn check(mock: &Mock, body: &Value, query: &HashMap<String, String>) -> Vec<Stri
                 text(&body["markdown"]["text"]).starts_with("#### "),
                 "markdown text",
             );
-            need(body["at"]["isAtAll"] == false, "at");
+            // A mention fires only when `@<mobile>` is also in the text.
+            let text_body = text(&body["markdown"]["text"]);
+            for mobile in body["at"]["atMobiles"].as_array().into_iter().flatten() {
+                need(
+                    text_body.contains(&format!("@{}", mobile.as_str().unwrap())),
+                    "@mobile in the text",
+                );
+            }
+            need(
+                body["at"]["atMobiles"] == json!(["13800000000"]),
+                "atMobiles",
+            );
             let timestamp = query.get("timestamp").cloned().unwrap_or_default();
             let fresh = timestamp
                 .parse::<i64>()
@@ -114,6 +125,19 @@ fn check(mock: &Mock, body: &Value, query: &HashMap<String, String>) -> Vec<Stri
                 format!("{timestamp}\n{secret}").as_bytes(),
             );
             need(query.get("sign") == Some(&expected), "sign");
+        }
+        // With people to mention, WeCom needs a text message (mentions do not work in
+        // markdown); without, markdown.
+        Platform::Wecom if body["msgtype"] == "text" => {
+            let content = text(&body["text"]["content"]);
+            need(
+                !content.is_empty() && content.len() <= 2048,
+                "content within 2048 bytes",
+            );
+            need(
+                body["text"]["mentioned_mobile_list"] == json!(["13800000000"]),
+                "mentioned_mobile_list",
+            );
         }
         Platform::Wecom => {
             need(body["msgtype"] == "markdown", "msgtype");
@@ -278,6 +302,7 @@ async fn every_platform_accepts_what_hookcast_sends() {
             .post(
                 "/api/v1/webhooks",
                 json!({"name": format, "url": url, "format": format, "language": language, "auth": auth,
+                       "mentions": {"mobiles": ["13800000000"]},
                        "event_types": ["dr.host.disconnected"]}),
             )
             .await;

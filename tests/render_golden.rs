@@ -9,6 +9,7 @@ use hookcast::domain::choices::{Format, Language};
 use hookcast::domain::event::{Event, Outcome};
 use hookcast::domain::event_type::{EventKind, EventTypeCode, Severity};
 use hookcast::domain::ids::{EventId, WebhookId};
+use hookcast::domain::mentions::Mentions;
 use hookcast::domain::time_zone::DisplayZone;
 use serde_json::json;
 use url::Url;
@@ -49,7 +50,17 @@ fn every_format_and_language_matches_its_golden_body() {
     );
     let update = std::env::var("HOOKCAST_UPDATE_GOLDEN").as_deref() == Ok("1");
     let mut checked = 0;
-    for (event, label) in [(&disconnected, "event"), (&disk, "alarm")] {
+    let nobody = Mentions::default();
+    let mentions = Mentions {
+        all: true,
+        user_ids: vec!["ou_7d8a6e6df7621556ce0d21922b676706".into()],
+        mobiles: vec!["13800000000".into()],
+    };
+    for (event, label) in [
+        (&disconnected, "event"),
+        (&disk, "alarm"),
+        (&disconnected, "mentions"),
+    ] {
         for format in Format::ALL {
             for language in [Language::ZhCn, Language::EnUs] {
                 let recipient = Recipient {
@@ -59,6 +70,11 @@ fn every_format_and_language_matches_its_golden_body() {
                     format,
                     url: &url,
                     template: None,
+                    mentions: if label == "mentions" {
+                        &mentions
+                    } else {
+                        &nobody
+                    },
                 };
                 if format == Format::Template {
                     continue; // the operator's own body: tests/templates.rs
@@ -90,5 +106,5 @@ fn every_format_and_language_matches_its_golden_body() {
             }
         }
     }
-    assert_eq!(checked, 32);
+    assert_eq!(checked, 48);
 }

@@ -45,6 +45,7 @@ fn webhook(name: &str) -> Webhook {
         timeout: None,
         template: None,
         time_zone: None,
+        mentions: Default::default(),
     };
     Webhook::new(spec, Utc::now())
 }

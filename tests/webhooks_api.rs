@@ -266,6 +266,10 @@ async fn each_invalid_field_is_named() {
             "enabled",
         ),
         (
+            json!({"name": "n", "url": "https://e.com/", "mentions": {"mobiles": ["call me"]}, "event_types": ["dr.user.login"]}),
+            "mentions.mobiles[0]",
+        ),
+        (
             json!({"name": "n", "url": "https://e.com/", "event_types": ["dr.user.login"], "colour": "red"}),
             "colour",
         ),

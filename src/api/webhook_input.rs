@@ -10,6 +10,7 @@ use crate::domain::body_template::BodyTemplate;
 use crate::domain::catalog::Catalog;
 use crate::domain::choices::{Format, Language, WebhookKind};
 use crate::domain::headers::CustomHeaders;
+use crate::domain::mentions::Mentions;
 use crate::domain::target_url::TargetUrl;
 use crate::domain::time_zone::DisplayZone;
 use crate::domain::validation::{FieldError, FieldErrors};
@@ -40,6 +41,9 @@ pub struct WebhookInput {
     /// `UTC+08:00` and the like; `null` = the server's setting.
     #[serde(default, deserialize_with = "present")]
     time_zone: Option<Option<String>>,
+    /// `{"all": false, "user_ids": [], "mobiles": []}`; `null` = nobody.
+    #[serde(default, deserialize_with = "present")]
+    mentions: Option<Option<Mentions>>,
     #[serde(default, rename = "id")]
     _id: IgnoredAny,
     #[serde(default, rename = "status")]
@@ -198,6 +202,18 @@ impl WebhookInput {
             (None, Some(b)) => Some(b.time_zone),
         };
 
+        let mentions = match (self.mentions, base) {
+            (Some(Some(m)), _) => match m.validate() {
+                Ok(m) => Some(m),
+                Err((field, message)) => {
+                    errors.push(field, message);
+                    None
+                }
+            },
+            (Some(None), _) | (None, None) => Some(Mentions::default()),
+            (None, Some(b)) => Some(b.mentions.clone()),
+        };
+
         let built = (|| {
             Some(WebhookSpec {
                 name: name?,
@@ -212,6 +228,7 @@ impl WebhookInput {
                 timeout: timeout?,
                 template: template?,
                 time_zone: time_zone?,
+                mentions: mentions?,
             })
         })();
         match built {

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::domain::auth::AuthConfig;
 use crate::domain::choices::{DisabledReason, Format, Language, WebhookKind};
+use crate::domain::mentions::Mentions;
 use crate::domain::secret::MASK;
 use crate::domain::webhook::Webhook;
 
@@ -30,6 +31,7 @@ pub struct WebhookView {
     pub timeout_seconds: Option<u16>,
     pub template: Option<Value>,
     pub time_zone: Option<String>,
+    pub mentions: Mentions,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -68,6 +70,7 @@ impl WebhookView {
                 .as_ref()
                 .map(|t| json!({"body": t.source(), "content_type": t.content_type()})),
             time_zone: spec.time_zone.map(|z| z.label()),
+            mentions: spec.mentions.clone(),
             created_at: timestamp(webhook.created_at),
             updated_at: timestamp(webhook.updated_at),
         }

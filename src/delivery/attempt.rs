@@ -47,6 +47,7 @@ pub fn build_request(
         format: spec.format,
         url: spec.url.url(),
         template: spec.template.as_ref(),
+        mentions: &spec.mentions,
     };
     let zone = spec.time_zone.as_ref().unwrap_or(context.zone);
     let body = render(event, &recipient, context.catalog, zone)?;

@@ -12,6 +12,7 @@ pub mod event;
 pub mod event_type;
 pub mod headers;
 pub mod ids;
+pub mod mentions;
 pub mod retry;
 pub mod secret;
 pub mod target_url;

@@ -9,6 +9,7 @@ use super::choices::{DisabledReason, Format, Language, WebhookKind};
 use super::event_type::EventTypeCode;
 use super::headers::CustomHeaders;
 use super::ids::WebhookId;
+use super::mentions::Mentions;
 use super::target_url::TargetUrl;
 use super::time_zone::DisplayZone;
 use super::validation::FieldErrors;
@@ -113,6 +114,8 @@ pub struct WebhookSpec {
     pub template: Option<BodyTemplate>,
     /// Times in this webhook's messages; `None` = the server's setting.
     pub time_zone: Option<DisplayZone>,
+    /// Who chat messages notify.
+    pub mentions: Mentions,
 }
 
 /// A stored webhook.

@@ -14,6 +14,7 @@ use crate::domain::choices::{DisabledReason, Format, Language, WebhookKind};
 use crate::domain::event_type::EventTypeCode;
 use crate::domain::headers::CustomHeaders;
 use crate::domain::ids::WebhookId;
+use crate::domain::mentions::Mentions;
 use crate::domain::secret::Secret;
 use crate::domain::target_url::TargetUrl;
 use crate::domain::time_zone::DisplayZone;
@@ -38,6 +39,7 @@ pub struct WebhookRow {
     pub template_body: Option<String>,
     pub template_content_type: Option<String>,
     pub time_zone: Option<String>,
+    pub mentions: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -133,6 +135,8 @@ pub fn encode(webhook: &Webhook, sealer: &Sealer) -> WebhookRow {
         template_body: spec.template.as_ref().map(|t| t.source().to_string()),
         template_content_type: spec.template.as_ref().map(|t| t.content_type().to_string()),
         time_zone: spec.time_zone.map(|z| z.label()),
+        mentions: (!spec.mentions.is_empty())
+            .then(|| serde_json::to_string(&spec.mentions).expect("mentions serialize")),
         created_at: webhook.created_at.timestamp_millis(),
         updated_at: webhook.updated_at.timestamp_millis(),
     }
@@ -203,6 +207,12 @@ pub fn decode(
             .map(DisplayZone::parse)
             .transpose()
             .map_err(|e| corrupt("time_zone", e))?,
+        mentions: match &row.mentions {
+            Some(json) => {
+                serde_json::from_str(json).map_err(|e| corrupt("mentions", e.to_string()))?
+            }
+            None => Mentions::default(),
+        },
     };
     Ok(Webhook {
         id: WebhookId::parse(&row.id).map_err(|e| corrupt("id", e))?,

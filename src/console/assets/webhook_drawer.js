@@ -39,12 +39,20 @@ export function suggestFormat(url) {
   return rule ? rule[1] : 'json';
 }
 
+/// Formats whose messages can @mention people.
+const MENTION_FORMATS = ['feishu', 'dingtalk', 'wecom', 'slack', 'discord'];
+
+function splitList(text) {
+  return text.split(/[,，\s]+/).map((x) => x.trim()).filter(Boolean);
+}
+
 function initialForm(webhook) {
   if (!webhook) {
     return {
       kind: 'events', name: '', url: '', language: 'zh-CN', authType: 'none', auth: {},
       format: 'json', formatTouched: false, enabled: true, eventTypes: new Set(),
       templateBody: '', templateContentType: 'application/json', timeZone: '',
+      mentionAll: false, mentionUsers: '', mentionMobiles: '',
     };
   }
   const auth = {};
@@ -58,6 +66,9 @@ function initialForm(webhook) {
     templateBody: webhook.template ? webhook.template.body : '',
     templateContentType: webhook.template ? webhook.template.content_type : 'application/json',
     timeZone: webhook.time_zone || '',
+    mentionAll: Boolean(webhook.mentions && webhook.mentions.all),
+    mentionUsers: ((webhook.mentions && webhook.mentions.user_ids) || []).join(', '),
+    mentionMobiles: ((webhook.mentions && webhook.mentions.mobiles) || []).join(', '),
   };
 }
 
@@ -99,6 +110,11 @@ export function WebhookDrawer({ webhook, onClose, onSaved }) {
         ? { body: form.templateBody, content_type: form.templateContentType || 'application/json' }
         : null,
       time_zone: form.timeZone.trim() || null,
+      mentions: {
+        all: form.mentionAll,
+        user_ids: splitList(form.mentionUsers),
+        mobiles: splitList(form.mentionMobiles),
+      },
     };
   };
   const showErrors = (error) => {
@@ -210,6 +226,17 @@ export function WebhookDrawer({ webhook, onClose, onSaved }) {
             <input id="template-content-type" value=${form.templateContentType}
                    onInput=${(e) => update({ templateContentType: e.target.value })} />
           <//>`}
+        ${MENTION_FORMATS.includes(form.format) && html`
+          <fieldset class="field">
+            <legend>${t('field.mentions')}</legend>
+            <label class="inline"><input type="checkbox" id="mention-all" checked=${form.mentionAll}
+                   onChange=${(e) => update({ mentionAll: e.target.checked })} /> ${t('field.mentionAll')}</label>
+            <label for="mention-users">${t('field.mentionUsers')}</label>
+            <input id="mention-users" value=${form.mentionUsers} onInput=${(e) => update({ mentionUsers: e.target.value })} />
+            <label for="mention-mobiles">${t('field.mentionMobiles')}</label>
+            <input id="mention-mobiles" value=${form.mentionMobiles} onInput=${(e) => update({ mentionMobiles: e.target.value })} />
+            ${Object.entries(errors).filter(([f]) => f.startsWith('mentions')).map(([, m]) => html`<div class="error" role="alert">${m}</div>`)}
+          </fieldset>`}
         <${Field} id="time-zone" label=${t('field.timeZone')} error=${error('time_zone')} hint=${t('field.timeZoneHint')}>
           <input id="time-zone" value=${form.timeZone} placeholder="UTC+08:00" aria-describedby=${describedBy('time-zone', true)}
                  onInput=${(e) => update({ timeZone: e.target.value })} />

@@ -4,13 +4,14 @@ use serde_json::{Value, json};
 
 use super::Facts;
 use super::text::{escape_markdown, labels, limit_bytes, limit_chars, severity_emoji};
+use crate::domain::mentions::Mentions;
 
 /// DingTalk refuses messages over 20,000 bytes.
 const MESSAGE_BYTES: usize = 18_000;
 
-pub fn body(facts: &Facts<'_>) -> Value {
+pub fn body(facts: &Facts<'_>, mentions: &Mentions) -> Value {
     let l = labels(facts.language);
-    let text = format!(
+    let mut text = format!(
         "#### {} {}\n\n{}\n\n- {}: {}\n- {}: {}\n- {}: {}",
         severity_emoji(facts.severity, facts.outcome),
         escape_markdown(&facts.title),
@@ -22,9 +23,20 @@ pub fn body(facts: &Facts<'_>) -> Value {
         l.time,
         facts.time,
     );
+    // A mention only fires when `@<mobile>` (or `@<userId>`) also appears in the text.
+    let tags: Vec<String> = mentions
+        .mobiles
+        .iter()
+        .chain(&mentions.user_ids)
+        .map(|who| format!("@{who}"))
+        .collect();
+    if !tags.is_empty() {
+        text.push_str("\n\n");
+        text.push_str(&tags.join(" "));
+    }
     json!({
         "msgtype": "markdown",
         "markdown": {"title": limit_chars(&facts.title, 64), "text": text},
-        "at": {"atMobiles": [], "atUserIds": [], "isAtAll": false},
+        "at": {"atMobiles": mentions.mobiles, "atUserIds": mentions.user_ids, "isAtAll": mentions.all},
     })
 }

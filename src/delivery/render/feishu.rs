@@ -4,13 +4,14 @@ use serde_json::{Value, json};
 
 use super::Facts;
 use super::text::{escape_markdown, feishu_template, labels, limit_bytes, limit_chars};
+use crate::domain::mentions::Mentions;
 
 /// The whole request must stay under Feishu's 30 KB; the message gets most of it.
 const MESSAGE_BYTES: usize = 20_000;
 
-pub fn body(facts: &Facts<'_>) -> Value {
+pub fn body(facts: &Facts<'_>, mentions: &Mentions) -> Value {
     let l = labels(facts.language);
-    let content = format!(
+    let mut content = format!(
         "{}\n**{}**: {}\n**{}**: {}\n**{}**: {}",
         escape_markdown(&limit_bytes(&facts.text, MESSAGE_BYTES)),
         l.source,
@@ -20,6 +21,16 @@ pub fn body(facts: &Facts<'_>) -> Value {
         l.time,
         facts.time,
     );
+    // Feishu cards mention with <at> tags: `all`, or a user's open_id.
+    if !mentions.is_empty() {
+        content.push('\n');
+        if mentions.all {
+            content.push_str("<at id=all></at>");
+        }
+        for id in &mentions.user_ids {
+            content.push_str(&format!("<at id={id}></at>"));
+        }
+    }
     json!({
         "msg_type": "interactive",
         "card": {

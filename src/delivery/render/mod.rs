@@ -23,6 +23,7 @@ use crate::domain::choices::{Format, Language};
 use crate::domain::event::{Event, Outcome};
 use crate::domain::event_type::Severity;
 use crate::domain::ids::WebhookId;
+use crate::domain::mentions::Mentions;
 use crate::domain::time_zone::DisplayZone;
 
 /// Who the body is for.
@@ -36,6 +37,8 @@ pub struct Recipient<'a> {
     pub url: &'a Url,
     /// The body template, for format `template`.
     pub template: Option<&'a BodyTemplate>,
+    /// Who to @mention where the platform supports it.
+    pub mentions: &'a Mentions,
 }
 
 /// A rendered body: JSON for every built-in format, text of the operator's content
@@ -95,11 +98,11 @@ pub fn render(
 pub fn render_facts(facts: &Facts<'_>, recipient: &Recipient<'_>) -> Value {
     match recipient.format {
         Format::Json => json::envelope(facts, recipient),
-        Format::Feishu => feishu::body(facts),
-        Format::Dingtalk => dingtalk::body(facts),
-        Format::Wecom => wecom::body(facts),
-        Format::Slack => slack::body(facts),
-        Format::Discord => discord::body(facts),
+        Format::Feishu => feishu::body(facts, recipient.mentions),
+        Format::Dingtalk => dingtalk::body(facts, recipient.mentions),
+        Format::Wecom => wecom::body(facts, recipient.mentions),
+        Format::Slack => slack::body(facts, recipient.mentions),
+        Format::Discord => discord::body(facts, recipient.mentions),
         Format::Teams => teams::body(facts),
         Format::Telegram => telegram::body(facts, recipient.url),
         // Rendered from its template by `render`; as facts alone, the envelope.
@@ -155,6 +158,7 @@ mod tests {
                     format,
                     url: &url,
                     template: None,
+                    mentions: &Mentions::default(),
                 },
             )
         };

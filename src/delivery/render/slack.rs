@@ -4,13 +4,14 @@ use serde_json::{Value, json};
 
 use super::Facts;
 use super::text::{escape_slack, labels, limit_chars, severity_emoji};
+use crate::domain::mentions::Mentions;
 
 /// Slack's limit for a section's text.
 const SECTION_CHARS: usize = 3000;
 
-pub fn body(facts: &Facts<'_>) -> Value {
+pub fn body(facts: &Facts<'_>, mentions: &Mentions) -> Value {
     let l = labels(facts.language);
-    let section = format!(
+    let mut section = format!(
         "{} *{}*\n{}\n*{}*: {}  *{}*: {}  *{}*: {}",
         severity_emoji(facts.severity, facts.outcome),
         escape_slack(&facts.title),
@@ -22,6 +23,17 @@ pub fn body(facts: &Facts<'_>) -> Value {
         l.time,
         facts.time,
     );
+    let mut tags: Vec<String> = mentions
+        .user_ids
+        .iter()
+        .map(|id| format!("<@{id}>"))
+        .collect();
+    if mentions.all {
+        tags.insert(0, "<!channel>".into());
+    }
+    if !tags.is_empty() {
+        section = format!("{}\n{section}", tags.join(" "));
+    }
     json!({
         "text": limit_chars(&format!("{}: {}", facts.title, facts.text), SECTION_CHARS),
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": limit_chars(&section, SECTION_CHARS)}}],

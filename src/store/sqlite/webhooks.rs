@@ -103,7 +103,7 @@ impl SqliteStore {
         sqlx::query(
             "INSERT INTO webhooks (id, name, kind, url, language, auth_type, auth_sealed, format, enabled, \
              disabled_reason, headers, timeout_seconds, template_body, template_content_type, time_zone, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             mentions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&row.id)
         .bind(&row.name)
@@ -120,6 +120,7 @@ impl SqliteStore {
         .bind(&row.template_body)
         .bind(&row.template_content_type)
         .bind(&row.time_zone)
+        .bind(&row.mentions)
         .bind(row.created_at)
         .bind(row.updated_at)
         .execute(&mut *tx)
@@ -136,7 +137,7 @@ impl SqliteStore {
         let updated = sqlx::query(
             "UPDATE webhooks SET name = ?, kind = ?, url = ?, language = ?, auth_type = ?, auth_sealed = ?, \
              format = ?, enabled = ?, disabled_reason = ?, headers = ?, timeout_seconds = ?, template_body = ?, \
-             template_content_type = ?, time_zone = ?, updated_at = ? \
+             template_content_type = ?, time_zone = ?, mentions = ?, updated_at = ? \
              WHERE id = ?",
         )
         .bind(&row.name)
@@ -153,6 +154,7 @@ impl SqliteStore {
         .bind(&row.template_body)
         .bind(&row.template_content_type)
         .bind(&row.time_zone)
+        .bind(&row.mentions)
         .bind(row.updated_at)
         .bind(&row.id)
         .execute(&mut *tx)
@@ -236,6 +238,7 @@ pub(super) fn read_row(row: &SqliteRow) -> Result<WebhookRow, sqlx::Error> {
         template_body: row.try_get("template_body")?,
         template_content_type: row.try_get("template_content_type")?,
         time_zone: row.try_get("time_zone")?,
+        mentions: row.try_get("mentions")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
