@@ -7,6 +7,7 @@
 
 mod delivery_codec;
 mod event_codec;
+mod row_readers;
 mod sealing;
 mod sqlite;
 mod webhook_codec;

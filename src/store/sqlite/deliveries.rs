@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use super::SqliteStore;
 use super::events::insert_event_row;
@@ -12,7 +11,7 @@ use crate::domain::choices::DisabledReason;
 use crate::domain::delivery::{Attempt, Delivery};
 use crate::domain::event::Event;
 use crate::domain::ids::{DeliveryId, WebhookId};
-use crate::store::delivery_codec::{self, AttemptRow, DeliveryRow};
+use crate::store::delivery_codec::{self, AttemptRow};
 use crate::store::event_codec::from_millis;
 use crate::store::{
     AttemptRecord, AttemptSummary, ClaimRequest, ClaimedDelivery, DeliveryFilter, DisabledWebhook,
@@ -67,7 +66,7 @@ impl SqliteStore {
         }
         let deliveries = claimed
             .iter()
-            .map(|row| delivery_codec::decode_delivery(read_delivery(row)?))
+            .map(|row| delivery_codec::decode_delivery(super::rows::read_delivery(row)?))
             .collect::<Result<Vec<_>, StoreError>>()?;
 
         let mut conn = self.pool.acquire().await?;
@@ -245,7 +244,7 @@ impl SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|row| delivery_codec::decode_delivery(read_delivery(row)?))
+            .map(|row| delivery_codec::decode_delivery(super::rows::read_delivery(row)?))
             .collect()
     }
 
@@ -290,14 +289,14 @@ impl SqliteStore {
         else {
             return Ok(None);
         };
-        let delivery = delivery_codec::decode_delivery(read_delivery(&row)?)?;
+        let delivery = delivery_codec::decode_delivery(super::rows::read_delivery(&row)?)?;
         let attempts =
             sqlx::query("SELECT * FROM attempts WHERE delivery_id = ? ORDER BY number, started_at")
                 .bind(id.as_str())
                 .fetch_all(&mut *tx)
                 .await?
                 .iter()
-                .map(|row| delivery_codec::decode_attempt(read_attempt(row)?))
+                .map(|row| delivery_codec::decode_attempt(super::rows::read_attempt(row)?))
                 .collect::<Result<Vec<_>, _>>()?;
         Ok(Some((delivery, attempts)))
     }
@@ -414,34 +413,4 @@ async fn insert_attempt(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-fn read_delivery(row: &SqliteRow) -> Result<DeliveryRow, sqlx::Error> {
-    Ok(DeliveryRow {
-        id: row.try_get("id")?,
-        event_id: row.try_get("event_id")?,
-        webhook_id: row.try_get("webhook_id")?,
-        status: row.try_get("status")?,
-        attempts: row.try_get("attempts")?,
-        next_attempt_at: row.try_get("next_attempt_at")?,
-        last_error: row.try_get("last_error")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
-fn read_attempt(row: &SqliteRow) -> Result<AttemptRow, sqlx::Error> {
-    Ok(AttemptRow {
-        id: row.try_get("id")?,
-        delivery_id: row.try_get("delivery_id")?,
-        number: row.try_get("number")?,
-        started_at: row.try_get("started_at")?,
-        duration_ms: row.try_get("duration_ms")?,
-        request: row.try_get("request")?,
-        response_status: row.try_get("response_status")?,
-        response_headers: row.try_get("response_headers")?,
-        response_body: row.try_get("response_body")?,
-        error_kind: row.try_get("error_kind")?,
-        error_message: row.try_get("error_message")?,
-    })
 }

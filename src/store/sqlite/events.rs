@@ -3,13 +3,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use super::{SqliteStore, json_list};
 use crate::domain::event::Event;
 use crate::domain::ids::{DeliveryId, EventId};
-use crate::store::event_codec::{self, EventRow};
+use crate::store::event_codec;
 use crate::store::{Accepted, EventFilter, StoreError};
 
 impl SqliteStore {
@@ -86,7 +85,7 @@ impl SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|row| {
-            read_event(&row)
+            super::rows::read_event(&row)
                 .map_err(StoreError::from)
                 .and_then(event_codec::decode)
         })
@@ -105,7 +104,7 @@ impl SqliteStore {
         .await?;
         rows.iter()
             .map(|row| {
-                read_event(row)
+                super::rows::read_event(row)
                     .map_err(StoreError::from)
                     .and_then(event_codec::decode)
             })
@@ -123,7 +122,7 @@ impl SqliteStore {
             .await?;
         rows.iter()
             .map(|row| {
-                let event = event_codec::decode(read_event(row)?)?;
+                let event = event_codec::decode(super::rows::read_event(row)?)?;
                 Ok((event.id.to_string(), event))
             })
             .collect()
@@ -154,17 +153,3 @@ pub(super) async fn insert_event_row(
     Ok(())
 }
 
-fn read_event(row: &SqliteRow) -> Result<EventRow, sqlx::Error> {
-    Ok(EventRow {
-        id: row.try_get("id")?,
-        event_type: row.try_get("type")?,
-        kind: row.try_get("kind")?,
-        severity: row.try_get("severity")?,
-        outcome: row.try_get("outcome")?,
-        source: row.try_get("source")?,
-        occurred_at: row.try_get("occurred_at")?,
-        received_at: row.try_get("received_at")?,
-        attributes: row.try_get("attributes")?,
-        idempotency_key: row.try_get("idempotency_key")?,
-    })
-}

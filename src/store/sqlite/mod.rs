@@ -7,6 +7,10 @@ mod deliveries;
 mod events;
 mod webhooks;
 
+mod rows {
+    crate::store::row_readers::row_readers!(sqlx::sqlite::SqliteRow);
+}
+
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -53,6 +57,11 @@ fn migrator() -> Migrator {
             3,
             "templates and zones",
             include_str!("../../../migrations/sqlite/0003_templates_and_zones.sql"),
+        ),
+        migration(
+            4,
+            "retention indexes",
+            include_str!("../../../migrations/sqlite/0004_retention_indexes.sql"),
         ),
     ])
 }

@@ -2,14 +2,13 @@
 
 use std::collections::HashMap;
 
-use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use super::SqliteStore;
 use crate::domain::ids::WebhookId;
 use crate::domain::webhook::Webhook;
 use crate::store::StoreError;
-use crate::store::webhook_codec::{self, WebhookRow};
+use crate::store::webhook_codec;
 
 impl SqliteStore {
     /// Subscriptions by webhook id: of one webhook, or of all when `id` is `None`.
@@ -89,7 +88,7 @@ impl SqliteStore {
         }
         rows.iter()
             .map(|row| {
-                let row = read_row(row)?;
+                let row = super::rows::read_webhook(row)?;
                 let codes = event_types.remove(&row.id).unwrap_or_default();
                 let webhook = webhook_codec::decode(row, codes, &self.sealer)?;
                 Ok((webhook.id.to_string(), webhook))
@@ -194,7 +193,7 @@ impl SqliteStore {
         };
         let mut event_types = Self::event_types_of(&mut tx, Some(id.as_str())).await?;
         let codes = event_types.remove(id.as_str()).unwrap_or_default();
-        webhook_codec::decode(read_row(&row)?, codes, &self.sealer).map(Some)
+        webhook_codec::decode(super::rows::read_webhook(&row)?, codes, &self.sealer).map(Some)
     }
 
     pub(super) async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
@@ -205,7 +204,7 @@ impl SqliteStore {
         let mut event_types = Self::event_types_of(&mut tx, None).await?;
         rows.iter()
             .map(|row| {
-                let row = read_row(row)?;
+                let row = super::rows::read_webhook(row)?;
                 let codes = event_types.remove(&row.id).unwrap_or_default();
                 webhook_codec::decode(row, codes, &self.sealer)
             })
@@ -221,28 +220,6 @@ impl SqliteStore {
     }
 }
 
-pub(super) fn read_row(row: &SqliteRow) -> Result<WebhookRow, sqlx::Error> {
-    Ok(WebhookRow {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        kind: row.try_get("kind")?,
-        url: row.try_get("url")?,
-        language: row.try_get("language")?,
-        auth_type: row.try_get("auth_type")?,
-        auth_sealed: row.try_get("auth_sealed")?,
-        format: row.try_get("format")?,
-        enabled: row.try_get("enabled")?,
-        disabled_reason: row.try_get("disabled_reason")?,
-        headers: row.try_get("headers")?,
-        timeout_seconds: row.try_get("timeout_seconds")?,
-        template_body: row.try_get("template_body")?,
-        template_content_type: row.try_get("template_content_type")?,
-        time_zone: row.try_get("time_zone")?,
-        mentions: row.try_get("mentions")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
 
 /// A unique-constraint failure on insert or update can only be the name.
 pub(super) fn name_conflict(error: sqlx::Error) -> StoreError {
