@@ -35,7 +35,38 @@ pub struct Settings {
     pub secret_key: Option<Secret>,
     /// fsync every commit (survives power loss) rather than only a process crash.
     pub fsync: bool,
+    /// What this node does: serve the API, deliver, or both.
+    pub role: Role,
+    /// Succeeded deliveries (and old attempt bodies) are deleted after this many days.
+    pub retention_days: u32,
     pub delivery: DeliverySettings,
+}
+
+/// What a node runs. Several `api` and `worker` nodes can share one PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    All,
+    Api,
+    Worker,
+}
+
+impl Role {
+    pub fn parse(raw: &str) -> Result<Role, String> {
+        match raw {
+            "all" => Ok(Role::All),
+            "api" => Ok(Role::Api),
+            "worker" => Ok(Role::Worker),
+            other => Err(format!("must be all, api or worker, not `{other}`")),
+        }
+    }
+
+    pub fn serves_api(self) -> bool {
+        self != Role::Worker
+    }
+
+    pub fn delivers(self) -> bool {
+        self != Role::Api
+    }
 }
 
 /// How deliveries are made.
@@ -108,6 +139,18 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "HOOKCAST_FSYNC",
         "true",
         "fsync each commit: survive power loss, not only a crash",
+    ),
+    (
+        "role",
+        "HOOKCAST_ROLE",
+        "all",
+        "all, api (no delivery) or worker (delivery and health probes only)",
+    ),
+    (
+        "retention_days",
+        "HOOKCAST_RETENTION_DAYS",
+        "30",
+        "delete succeeded deliveries older than this many days",
     ),
     (
         "allowed_cidrs",
@@ -197,8 +240,11 @@ impl Settings {
             Some(url) => url,
             None => format!("sqlite://{}", data_dir.join("hookcast.db").display()),
         };
-        if !database_url.starts_with("sqlite:") {
-            return Err(invalid("database_url", "must start with `sqlite:`".into()));
+        if !database_url.starts_with("sqlite:") && !crate::store::is_postgres(&database_url) {
+            return Err(invalid(
+                "database_url",
+                "must start with `sqlite:` or `postgres://`".into(),
+            ));
         }
         let delivery = DeliverySettings {
             allowed_cidrs: layers.parse("allowed_cidrs", parse_cidrs)?,
@@ -216,6 +262,14 @@ impl Settings {
             admin_token: layers.text("admin_token").map(Secret::new),
             secret_key: layers.text("secret_key").map(Secret::new),
             fsync: layers.parse("fsync", parse_bool)?,
+            role: layers.parse("role", Role::parse)?,
+            retention_days: layers.parse("retention_days", |raw| {
+                raw.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|days| *days >= 1)
+                    .ok_or_else(|| format!("`{raw}` must be a whole number of days, at least 1"))
+            })?,
             delivery,
         })
     }

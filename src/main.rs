@@ -8,11 +8,18 @@ async fn main() -> std::process::ExitCode {
     hookcast::init_tls();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { config } => {
+        Command::Serve { config, role } => {
             init_logging();
-            match Settings::load(config.as_deref()) {
+            match load(config.as_deref(), role.as_deref()) {
                 Ok(settings) => hookcast::server::serve(settings).await,
-                Err(error) => Err(error.into()),
+                Err(error) => Err(error),
+            }
+        }
+        Command::Migrate { config } => {
+            init_logging();
+            match load(config.as_deref(), None) {
+                Ok(settings) => hookcast::server::migrate(settings).await,
+                Err(error) => Err(error),
             }
         }
         command => hookcast::cli::run_client(command).await,
@@ -24,6 +31,16 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Settings from file and environment; `--role` wins over both.
+fn load(config: Option<&std::path::Path>, role: Option<&str>) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(config)?;
+    if let Some(role) = role {
+        settings.role =
+            hookcast::config::Role::parse(role).map_err(|e| anyhow::anyhow!("--role {e}"))?;
+    }
+    Ok(settings)
 }
 
 /// Log level from `HOOKCAST_LOG` (same syntax as `RUST_LOG`), `info` by default.

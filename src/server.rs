@@ -16,7 +16,24 @@ use crate::delivery::dispatcher::Dispatcher;
 use crate::delivery::sender::Sender;
 use crate::domain::catalog::Catalog;
 use crate::fs_util::create_private_dir;
-use crate::store::{Sealer, SqliteStore, Store};
+use crate::retention;
+use crate::store::{self, Sealer};
+
+/// `hookcast migrate`: brings the database schema up to date and exits.
+pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    create_private_dir(&settings.data_dir)?;
+    let sealer = Sealer::load_or_create(settings.secret_key.as_ref(), &settings.secret_key_path())?;
+    store::open(
+        &settings.database_url,
+        Arc::new(sealer),
+        settings.fsync,
+        Arc::new(Notify::new()),
+    )
+    .await
+    .context("cannot migrate the database")?;
+    println!("The database schema is up to date.");
+    Ok(())
+}
 
 /// Binds the configured address and serves until SIGINT or SIGTERM.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -42,14 +59,18 @@ pub async fn run(
         )
     })?;
     let sealer = Sealer::load_or_create(settings.secret_key.as_ref(), &settings.secret_key_path())?;
-    let store = SqliteStore::open(&settings.database_url, Arc::new(sealer), settings.fsync)
-        .await
-        .with_context(|| "cannot open the database")?;
+    let wake = Arc::new(Notify::new());
+    let store = store::open(
+        &settings.database_url,
+        Arc::new(sealer),
+        settings.fsync,
+        wake.clone(),
+    )
+    .await
+    .with_context(|| "cannot open the database")?;
     let token = admin_token::resolve(&settings).context("cannot set up the admin token")?;
     announce_token(&token, &settings);
 
-    let store: Arc<dyn Store> = Arc::new(store);
-    let wake = Arc::new(Notify::new());
     let sender = Arc::new(Sender::new(AddressPolicy::new(
         settings.delivery.allowed_cidrs.clone(),
     )));
@@ -61,7 +82,7 @@ pub async fn run(
         wake.clone(),
     );
     let state = AppState {
-        store,
+        store: store.clone(),
         admin_token: Arc::new(token.secret().clone()),
         catalog: Catalog::builtin(),
         wake,
@@ -69,15 +90,32 @@ pub async fn run(
         delivery: Arc::new(settings.delivery.clone()),
     };
     let address = listener.local_addr()?;
-    tracing::info!(%address, data_dir = %settings.data_dir.display(), "hookcast is serving");
-    let delivering = tokio::spawn(dispatcher.run(shutdown.clone()));
-    let serving = axum::serve(listener, api::router(state))
+    tracing::info!(%address, data_dir = %settings.data_dir.display(), role = ?settings.role, "hookcast is serving");
+    if settings.role.delivers() {
+        tokio::spawn(retention::run(
+            store.clone(),
+            settings.retention_days,
+            shutdown.clone(),
+        ));
+    }
+    let delivering = settings
+        .role
+        .delivers()
+        .then(|| tokio::spawn(dispatcher.run(shutdown.clone())));
+    let routes = if settings.role.serves_api() {
+        api::router(state)
+    } else {
+        api::health_router(state)
+    };
+    let serving = axum::serve(listener, routes)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await
         .context("HTTP server failed");
     // If serving failed, delivery must stop too before we return.
     shutdown.cancel();
-    delivering.await.context("the dispatcher failed")?;
+    if let Some(delivering) = delivering {
+        delivering.await.context("the dispatcher failed")?;
+    }
     serving?;
     tracing::info!("hookcast stopped");
     Ok(())

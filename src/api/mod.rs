@@ -24,6 +24,14 @@ use axum::routing::{get, post};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+/// Only the health probes: what a `worker` node serves.
+pub fn health_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .with_state(state)
+}
+
 pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .route("/webhooks", get(webhooks::list).post(webhooks::create))

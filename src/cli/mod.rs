@@ -33,6 +33,15 @@ pub enum Command {
         /// TOML settings file; HOOKCAST_* environment variables override it.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// all (default), api (no delivery) or worker (delivery, health probes only).
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        /// TOML settings file; HOOKCAST_* environment variables override it.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Manage webhooks on a running server.
     Webhook {
@@ -104,7 +113,7 @@ impl ClientArgs {
 /// Runs a client subcommand.
 pub async fn run_client(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { .. } => unreachable!("serve is not a client command"),
+        Command::Serve { .. } | Command::Migrate { .. } => unreachable!("not a client command"),
         Command::Webhook { client, command } => {
             webhook::run(&client.connect()?, *command, client.json).await
         }

@@ -1,6 +1,6 @@
 //! The webhook: what the "Configure WebHook Service" drawer holds, plus its state.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
 use super::auth::AuthConfig;
 use super::body_template::BodyTemplate;
@@ -131,6 +131,8 @@ pub struct Webhook {
 
 impl Webhook {
     pub fn new(spec: WebhookSpec, now: DateTime<Utc>) -> Self {
+        // Stores keep milliseconds; so does the value, so it reads back equal.
+        let now = now.trunc_subsecs(3);
         let disabled_reason = (!spec.enabled).then_some(DisabledReason::Manual);
         Webhook {
             id: WebhookId::generate(),
@@ -150,7 +152,7 @@ impl Webhook {
             (false, None) => Some(DisabledReason::Manual),
         };
         self.spec = spec;
-        self.updated_at = now;
+        self.updated_at = now.trunc_subsecs(3);
     }
 
     pub fn set_enabled(&mut self, enabled: bool, now: DateTime<Utc>) {

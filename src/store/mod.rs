@@ -7,11 +7,13 @@
 
 mod delivery_codec;
 mod event_codec;
+mod postgres;
 mod row_readers;
 mod sealing;
 mod sqlite;
 mod webhook_codec;
 
+pub use postgres::{PgStore, migrator as postgres_migrator};
 pub use sealing::{SealError, Sealer};
 pub use sqlite::SqliteStore;
 
@@ -20,12 +22,34 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
 
 use crate::domain::choices::DisabledReason;
 use crate::domain::delivery::{Attempt, Delivery, DeliveryStatus};
 use crate::domain::event::Event;
 use crate::domain::ids::{DeliveryId, EventId, WebhookId};
 use crate::domain::webhook::Webhook;
+
+/// Opens the store the URL names: `postgres://…` (several nodes) or `sqlite://…`
+/// (one node). `wake` is notified when another node commits new work.
+pub async fn open(
+    url: &str,
+    sealer: Arc<Sealer>,
+    fsync: bool,
+    wake: Arc<Notify>,
+) -> Result<Arc<dyn Store>, StoreError> {
+    if is_postgres(url) {
+        Ok(Arc::new(
+            PgStore::open(url, sealer, fsync, Some(wake)).await?,
+        ))
+    } else {
+        Ok(Arc::new(SqliteStore::open(url, sealer, fsync).await?))
+    }
+}
+
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -232,6 +256,12 @@ pub trait Store: Send + Sync + 'static {
         id: &DeliveryId,
         now: DateTime<Utc>,
     ) -> Result<Delivery, StoreError>;
+
+    /// Retention, one batch: deletes at most `batch` succeeded deliveries last
+    /// updated before `before` (with their attempts), clears the bodies of older
+    /// attempts, and deletes old events no delivery refers to. Returns the number of
+    /// deliveries deleted.
+    async fn delete_expired(&self, before: DateTime<Utc>, batch: usize) -> Result<u64, StoreError>;
 
     /// Puts the webhook's failed deliveries created in [since, until] back to pending.
     async fn replay_failed(

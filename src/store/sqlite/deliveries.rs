@@ -248,6 +248,42 @@ impl SqliteStore {
             .collect()
     }
 
+    pub(super) async fn delete_expired(
+        &self,
+        before: DateTime<Utc>,
+        batch: usize,
+    ) -> Result<u64, StoreError> {
+        let before = before.timestamp_millis();
+        let mut tx = self.begin_write().await?;
+        let deleted = sqlx::query(
+            "DELETE FROM deliveries WHERE id IN \
+             (SELECT id FROM deliveries WHERE status = 'succeeded' AND updated_at < ? LIMIT ?)",
+        )
+        .bind(before)
+        .bind(batch as i64)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query(
+            "UPDATE attempts SET response_body = NULL, request = json_set(request, '$.body', '') WHERE id IN \
+             (SELECT id FROM attempts WHERE started_at < ? AND response_body IS NOT NULL LIMIT ?)",
+        )
+        .bind(before)
+        .bind(batch as i64)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM events WHERE id IN (SELECT id FROM events e WHERE received_at < ? \
+             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?)",
+        )
+        .bind(before)
+        .bind(batch as i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
     pub(super) async fn attempt_summaries(
         &self,
         since: DateTime<Utc>,

@@ -152,4 +152,3 @@ pub(super) async fn insert_event_row(
     .await?;
     Ok(())
 }
-

@@ -209,6 +209,10 @@ impl Store for SqliteStore {
         SqliteStore::attempt_summaries(self, since, limit).await
     }
 
+    async fn delete_expired(&self, before: DateTime<Utc>, batch: usize) -> Result<u64, StoreError> {
+        SqliteStore::delete_expired(self, before, batch).await
+    }
+
     async fn retry_delivery(
         &self,
         id: &DeliveryId,

@@ -220,7 +220,6 @@ impl SqliteStore {
     }
 }
 
-
 /// A unique-constraint failure on insert or update can only be the name.
 pub(super) fn name_conflict(error: sqlx::Error) -> StoreError {
     match &error {

@@ -1,0 +1,483 @@
+//! The delivery queue in PostgreSQL: claims with `FOR UPDATE SKIP LOCKED` so nodes
+//! never take the same delivery, records, releases, and the delivery log.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, Row, Transaction};
+
+use super::PgStore;
+use super::events::insert_event_row;
+use super::rows::{read_attempt, read_delivery};
+use crate::domain::choices::DisabledReason;
+use crate::domain::delivery::{Attempt, Delivery};
+use crate::domain::event::Event;
+use crate::domain::ids::{DeliveryId, WebhookId};
+use crate::store::delivery_codec::{self, AttemptRow};
+use crate::store::event_codec::from_millis;
+use crate::store::{
+    AttemptRecord, AttemptSummary, ClaimRequest, ClaimedDelivery, DeliveryFilter, DisabledWebhook,
+    StoreError, WebhookHealth,
+};
+
+/// `next_attempt_at` for a delivery that should be due at `$n`: parked (NULL) while
+/// its webhook is disabled.
+fn due_unless_disabled(placeholder: &str) -> String {
+    format!(
+        "CASE WHEN (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id) THEN {placeholder}::bigint ELSE NULL END"
+    )
+}
+
+const DELIVERY_COLUMNS: &str = "id, event_id, webhook_id, status, attempts, next_attempt_at, last_error, created_at, updated_at";
+
+impl PgStore {
+    pub(super) async fn claim_due(
+        &self,
+        request: &ClaimRequest,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let now = request.now.timestamp_millis();
+        let lease_end = now + request.lease.as_millis() as i64;
+        let room_ids: Vec<String> = request
+            .webhook_room
+            .iter()
+            .map(|(id, _)| id.to_string())
+            .collect();
+        let room_sizes: Vec<i64> = request
+            .webhook_room
+            .iter()
+            .map(|(_, room)| *room as i64)
+            .collect();
+        // Rows another node is claiming right now are skipped, not waited for.
+        let claimed = sqlx::query(
+            "WITH room AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS r(webhook_id, room)), \
+             due AS (SELECT id, webhook_id, next_attempt_at FROM deliveries \
+                     WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $3 \
+                       AND webhook_id NOT IN (SELECT webhook_id FROM room WHERE room = 0) \
+                     ORDER BY next_attempt_at LIMIT $4 * 4 FOR UPDATE SKIP LOCKED), \
+             ranked AS (SELECT due.id, due.next_attempt_at, \
+                        ROW_NUMBER() OVER (PARTITION BY due.webhook_id ORDER BY due.next_attempt_at, due.id) AS rn, \
+                        COALESCE((SELECT room FROM room WHERE room.webhook_id = due.webhook_id), $5) AS room \
+                        FROM due), \
+             chosen AS (SELECT id FROM ranked WHERE rn <= room ORDER BY next_attempt_at LIMIT $4) \
+             UPDATE deliveries d SET next_attempt_at = $6, lease_until = $6, lease_owner = $7 \
+             FROM chosen WHERE d.id = chosen.id \
+             RETURNING d.id, d.event_id, d.webhook_id, d.status, d.attempts, d.next_attempt_at, d.last_error, \
+                       d.created_at, d.updated_at",
+        )
+        .bind(&room_ids)
+        .bind(&room_sizes)
+        .bind(now)
+        .bind(request.limit as i64)
+        .bind(request.per_webhook as i64)
+        .bind(lease_end)
+        .bind(&request.owner)
+        .fetch_all(&self.pool)
+        .await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let deliveries = claimed
+            .iter()
+            .map(|row| delivery_codec::decode_delivery(read_delivery(row)?))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut conn = self.pool.acquire().await?;
+        let event_ids: Vec<String> = deliveries.iter().map(|d| d.event_id.to_string()).collect();
+        let webhook_ids: Vec<String> = deliveries
+            .iter()
+            .map(|d| d.webhook_id.to_string())
+            .collect();
+        let events: HashMap<String, Arc<Event>> = Self::events_by_ids(&mut conn, &event_ids)
+            .await?
+            .into_iter()
+            .map(|(id, e)| (id, Arc::new(e)))
+            .collect();
+        let webhooks: HashMap<String, Arc<_>> = self
+            .webhooks_by_ids(&mut conn, &webhook_ids)
+            .await?
+            .into_iter()
+            .map(|(id, w)| (id, Arc::new(w)))
+            .collect();
+        deliveries
+            .into_iter()
+            .map(|delivery| {
+                let missing = |what: &str| {
+                    StoreError::Corrupt(format!("delivery {} has no {what}", delivery.id))
+                };
+                Ok(ClaimedDelivery {
+                    event: events
+                        .get(delivery.event_id.as_str())
+                        .cloned()
+                        .ok_or_else(|| missing("event"))?,
+                    webhook: webhooks
+                        .get(delivery.webhook_id.as_str())
+                        .cloned()
+                        .ok_or_else(|| missing("webhook"))?,
+                    delivery,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE next_attempt_at IS NOT NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(next.map(from_millis))
+    }
+
+    pub(super) async fn record_attempts(
+        &self,
+        records: &[AttemptRecord],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DisabledWebhook>, StoreError> {
+        let now_ms = now.timestamp_millis();
+        let mut disabled = Vec::new();
+        let mut tx = self.pool.begin().await?;
+        let update = format!(
+            "UPDATE deliveries SET status = $1, attempts = $2, last_error = $3, updated_at = $4, \
+             lease_owner = NULL, lease_until = NULL, next_attempt_at = {} \
+             WHERE id = $6 AND lease_owner IS NOT DISTINCT FROM $7",
+            due_unless_disabled("$5")
+        );
+        for record in records {
+            insert_attempt(&mut tx, &delivery_codec::encode_attempt(&record.attempt)).await?;
+            let updated = sqlx::query(sqlx::AssertSqlSafe(update.clone()))
+                .bind(record.status.as_str())
+                .bind(i64::from(record.attempt.number))
+                .bind(&record.last_error)
+                .bind(now_ms)
+                .bind(record.next_attempt_at.map(|t| t.timestamp_millis()))
+                .bind(record.attempt.delivery_id.as_str())
+                .bind(&record.owner)
+                .execute(&mut *tx)
+                .await?;
+            if updated.rows_affected() == 0 {
+                tracing::warn!(
+                    delivery_id = %record.attempt.delivery_id,
+                    "the claim expired before the attempt was recorded; the delivery will be tried again"
+                );
+            }
+            let id = record.webhook_id.as_str();
+            let newly_disabled = match record.health {
+                WebhookHealth::Unchanged => None,
+                WebhookHealth::Healthy => {
+                    sqlx::query("UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    None
+                }
+                WebhookHealth::Failing {
+                    disable_if_failing_since,
+                } => {
+                    sqlx::query("UPDATE webhooks SET failing_since = COALESCE(failing_since, $1) WHERE id = $2")
+                        .bind(now_ms)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    disable(
+                        &mut tx,
+                        id,
+                        DisabledReason::Failing,
+                        Some(disable_if_failing_since.timestamp_millis()),
+                        now_ms,
+                    )
+                    .await?
+                }
+                WebhookHealth::Gone => {
+                    disable(&mut tx, id, DisabledReason::Gone, None, now_ms).await?
+                }
+            };
+            disabled.extend(newly_disabled);
+        }
+        tx.commit().await?;
+        Ok(disabled)
+    }
+
+    pub(super) async fn release_claims(
+        &self,
+        owner: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let sql = format!(
+            "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = {} \
+             WHERE lease_owner IS NOT NULL AND ($2::text IS NULL OR lease_owner = $2)",
+            due_unless_disabled("$1")
+        );
+        let released = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now.timestamp_millis())
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(released.rows_affected())
+    }
+
+    pub(super) async fn insert_test_delivery(
+        &self,
+        event: &Event,
+        webhook_id: &WebhookId,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, StoreError> {
+        let now_ms = now.timestamp_millis();
+        let id = DeliveryId::generate();
+        let mut tx = self.pool.begin().await?;
+        insert_event_row(&mut tx, event, false).await?;
+        sqlx::query(
+            "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'pending', 0, NULL, $4, $4)",
+        )
+        .bind(id.as_str())
+        .bind(event.id.as_str())
+        .bind(webhook_id.as_str())
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(self.get_delivery(&id).await?.ok_or(StoreError::NotFound)?.0)
+    }
+
+    pub(super) async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries \
+             WHERE ($1::text IS NULL OR webhook_id = $1) AND ($2::text IS NULL OR event_id = $2) \
+               AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR id < $4) \
+               AND ($6::bigint IS NULL OR created_at >= $6) \
+             ORDER BY id DESC LIMIT $5"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(filter.webhook_id.as_ref().map(|id| id.as_str()))
+            .bind(filter.event_id.as_ref().map(|id| id.as_str()))
+            .bind(filter.status.map(|s| s.as_str()))
+            .bind(filter.before.as_ref().map(|id| id.as_str()))
+            .bind(filter.limit as i64)
+            .bind(filter.since.map(|t| t.timestamp_millis()))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| delivery_codec::decode_delivery(read_delivery(row)?))
+            .collect()
+    }
+
+    pub(super) async fn get_delivery(
+        &self,
+        id: &DeliveryId,
+    ) -> Result<Option<(Delivery, Vec<Attempt>)>, StoreError> {
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1");
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let delivery = delivery_codec::decode_delivery(read_delivery(&row)?)?;
+        let attempts = sqlx::query(
+            "SELECT * FROM attempts WHERE delivery_id = $1 ORDER BY number, started_at",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| delivery_codec::decode_attempt(read_attempt(row)?))
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((delivery, attempts)))
+    }
+
+    pub(super) async fn delete_expired(
+        &self,
+        before: DateTime<Utc>,
+        batch: usize,
+    ) -> Result<u64, StoreError> {
+        let before = before.timestamp_millis();
+        let mut tx = self.pool.begin().await?;
+        // SKIP LOCKED: rows another node is cleaning (or delivering) are left alone.
+        let deleted = sqlx::query(
+            "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE status = 'succeeded' \
+             AND updated_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(before)
+        .bind(batch as i64)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query(
+            "UPDATE attempts SET response_body = NULL, request = jsonb_set(request::jsonb, '{body}', '\"\"')::text \
+             WHERE id IN (SELECT id FROM attempts WHERE started_at < $1 AND response_body IS NOT NULL \
+             LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(before)
+        .bind(batch as i64)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM events WHERE id IN (SELECT id FROM events e WHERE received_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(before)
+        .bind(batch as i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    pub(super) async fn attempt_summaries(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<AttemptSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.webhook_id, a.started_at, a.duration_ms, a.error_kind IS NULL AS delivered \
+             FROM attempts a JOIN deliveries d ON d.id = a.delivery_id \
+             WHERE a.started_at >= $1 ORDER BY a.started_at DESC LIMIT $2",
+        )
+        .bind(since.timestamp_millis())
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let webhook_id: String = row.try_get("webhook_id")?;
+                let duration: i64 = row.try_get("duration_ms")?;
+                Ok(AttemptSummary {
+                    webhook_id: WebhookId::parse(&webhook_id).map_err(StoreError::Corrupt)?,
+                    started_at: from_millis(row.try_get("started_at")?),
+                    duration_ms: u64::try_from(duration).unwrap_or(0),
+                    delivered: row.try_get("delivered")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn retry_delivery(
+        &self,
+        id: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let owner: Option<Option<String>> =
+            sqlx::query_scalar("SELECT lease_owner FROM deliveries WHERE id = $1 FOR UPDATE")
+                .bind(id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        match owner {
+            None => return Err(StoreError::NotFound),
+            Some(Some(_)) => return Err(StoreError::InFlight),
+            Some(None) => {}
+        }
+        let sql = format!(
+            "UPDATE deliveries SET status = 'pending', updated_at = $1, next_attempt_at = {} WHERE id = $2",
+            due_unless_disabled("$1")
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now.timestamp_millis())
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        notify(&mut tx).await?;
+        tx.commit().await?;
+        Ok(self.get_delivery(id).await?.ok_or(StoreError::NotFound)?.0)
+    }
+
+    pub(super) async fn replay_failed(
+        &self,
+        webhook_id: &WebhookId,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "UPDATE deliveries SET status = 'pending', updated_at = $1, next_attempt_at = {} \
+             WHERE webhook_id = $2 AND status = 'failed' AND created_at >= $3 AND created_at <= $4",
+            due_unless_disabled("$1")
+        );
+        let replayed = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now.timestamp_millis())
+            .bind(webhook_id.as_str())
+            .bind(since.timestamp_millis())
+            .bind(until.timestamp_millis())
+            .execute(&mut *tx)
+            .await?;
+        notify(&mut tx).await?;
+        tx.commit().await?;
+        Ok(replayed.rows_affected())
+    }
+}
+
+/// Wakes the other nodes when the transaction commits.
+async fn notify(tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(super::WORK_CHANNEL)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Disables an enabled webhook (when `failing_before` is given: only if it has been
+/// failing since before then) and parks its waiting deliveries.
+async fn disable(
+    tx: &mut Transaction<'static, Postgres>,
+    id: &str,
+    reason: DisabledReason,
+    failing_before: Option<i64>,
+    now_ms: i64,
+) -> Result<Option<DisabledWebhook>, StoreError> {
+    let row = sqlx::query(
+        "UPDATE webhooks SET enabled = FALSE, disabled_reason = $1, updated_at = $2 \
+         WHERE id = $3 AND enabled AND ($4::bigint IS NULL OR failing_since <= $4) \
+         RETURNING name, failing_since",
+    )
+    .bind(reason.as_str())
+    .bind(now_ms)
+    .bind(id)
+    .bind(failing_before)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    sqlx::query(
+        "UPDATE deliveries SET next_attempt_at = NULL WHERE webhook_id = $1 \
+         AND status IN ('pending', 'retrying') AND lease_owner IS NULL",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    let failing_since: Option<i64> = row.try_get("failing_since")?;
+    Ok(Some(DisabledWebhook {
+        id: WebhookId::parse(id).map_err(StoreError::Corrupt)?,
+        name: row.try_get("name")?,
+        reason,
+        failing_since: failing_since.map(from_millis),
+    }))
+}
+
+async fn insert_attempt(
+    tx: &mut Transaction<'static, Postgres>,
+    row: &AttemptRow,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, response_status, \
+         response_headers, response_body, error_kind, error_message) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&row.id)
+    .bind(&row.delivery_id)
+    .bind(row.number)
+    .bind(row.started_at)
+    .bind(row.duration_ms)
+    .bind(&row.request)
+    .bind(row.response_status)
+    .bind(&row.response_headers)
+    .bind(&row.response_body)
+    .bind(&row.error_kind)
+    .bind(&row.error_message)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

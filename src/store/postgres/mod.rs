@@ -1,0 +1,224 @@
+//! The PostgreSQL store: any number of `hookcast serve` processes share one database.
+//!
+//! Nodes claim due deliveries with `FOR UPDATE SKIP LOCKED` and a lease (the claim moves
+//! the delivery's due time to the lease's end, so a dead node's work comes due again by
+//! itself), and wake each other with `NOTIFY hookcast_work` when new work is committed.
+
+mod deliveries;
+mod events;
+mod webhooks;
+
+mod rows {
+    crate::store::row_readers::row_readers!(sqlx::postgres::PgRow);
+}
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use sqlx::{Executor, SqlSafeStr};
+use tokio::sync::Notify;
+
+use super::{
+    Accepted, AttemptRecord, AttemptSummary, ClaimRequest, ClaimedDelivery, DeliveryFilter,
+    DisabledWebhook, EventFilter, Sealer, Store, StoreError,
+};
+use crate::domain::delivery::{Attempt, Delivery};
+use crate::domain::event::Event;
+use crate::domain::ids::{DeliveryId, EventId, WebhookId};
+use crate::domain::webhook::Webhook;
+
+/// The channel nodes use to say "new work is due".
+pub const WORK_CHANNEL: &str = "hookcast_work";
+
+/// The schema, embedded in the binary; applied on start and by `hookcast migrate`.
+pub fn migrator() -> Migrator {
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        Cow::Borrowed("init"),
+        MigrationType::Simple,
+        include_str!("../../../migrations/postgres/0001_init.sql").into_sql_str(),
+        false,
+    )])
+}
+
+pub struct PgStore {
+    pool: PgPool,
+    sealer: Arc<Sealer>,
+}
+
+impl PgStore {
+    /// Connects, applies migrations, and (with `wake`) listens for other nodes' work.
+    ///
+    /// Without `fsync`, commits use `synchronous_commit = off`: a crash of PostgreSQL
+    /// itself may lose the last moments of commits (never a hookcast crash).
+    pub async fn open(
+        url: &str,
+        sealer: Arc<Sealer>,
+        fsync: bool,
+        wake: Option<Arc<Notify>>,
+    ) -> Result<PgStore, StoreError> {
+        let options = PgConnectOptions::from_str(url)?.application_name("hookcast");
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            // An outage answers 503 quickly instead of hanging requests.
+            .acquire_timeout(Duration::from_secs(3))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if !fsync {
+                        conn.execute("SET synchronous_commit = off").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        migrator().run(&pool).await?;
+        if let Some(wake) = wake {
+            tokio::spawn(listen_for_work(pool.clone(), wake));
+        }
+        Ok(PgStore { pool, sealer })
+    }
+}
+
+/// Forwards `NOTIFY hookcast_work` to the local dispatcher; reconnects after an
+/// outage (and wakes the dispatcher then, in case something was missed).
+async fn listen_for_work(pool: PgPool, wake: Arc<Notify>) {
+    loop {
+        match PgListener::connect_with(&pool).await {
+            Ok(mut listener) => {
+                if listener.listen(WORK_CHANNEL).await.is_ok() {
+                    wake.notify_one();
+                    while listener.recv().await.is_ok() {
+                        wake.notify_one();
+                    }
+                }
+            }
+            Err(error) => tracing::debug!(%error, "cannot listen for work; retrying"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+        PgStore::insert_webhook(self, webhook).await
+    }
+
+    async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+        PgStore::update_webhook(self, webhook).await
+    }
+
+    async fn get_webhook(&self, id: &WebhookId) -> Result<Option<Webhook>, StoreError> {
+        PgStore::get_webhook(self, id).await
+    }
+
+    async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+        PgStore::list_webhooks(self).await
+    }
+
+    async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError> {
+        PgStore::delete_webhook(self, id).await
+    }
+
+    async fn insert_events(
+        &self,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Accepted>, StoreError> {
+        PgStore::insert_events(self, events, now).await
+    }
+
+    async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {
+        PgStore::get_event(self, id).await
+    }
+
+    async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
+        PgStore::list_events(self, filter).await
+    }
+
+    async fn claim_due(&self, request: &ClaimRequest) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        PgStore::claim_due(self, request).await
+    }
+
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        PgStore::next_due_at(self).await
+    }
+
+    async fn record_attempts(
+        &self,
+        records: &[AttemptRecord],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DisabledWebhook>, StoreError> {
+        PgStore::record_attempts(self, records, now).await
+    }
+
+    async fn release_claims(
+        &self,
+        owner: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        PgStore::release_claims(self, owner, now).await
+    }
+
+    async fn insert_test_delivery(
+        &self,
+        event: &Event,
+        webhook_id: &WebhookId,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, StoreError> {
+        PgStore::insert_test_delivery(self, event, webhook_id, now).await
+    }
+
+    async fn list_deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
+        PgStore::list_deliveries(self, filter).await
+    }
+
+    async fn get_delivery(
+        &self,
+        id: &DeliveryId,
+    ) -> Result<Option<(Delivery, Vec<Attempt>)>, StoreError> {
+        PgStore::get_delivery(self, id).await
+    }
+
+    async fn attempt_summaries(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<AttemptSummary>, StoreError> {
+        PgStore::attempt_summaries(self, since, limit).await
+    }
+
+    async fn delete_expired(&self, before: DateTime<Utc>, batch: usize) -> Result<u64, StoreError> {
+        PgStore::delete_expired(self, before, batch).await
+    }
+
+    async fn retry_delivery(
+        &self,
+        id: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, StoreError> {
+        PgStore::retry_delivery(self, id, now).await
+    }
+
+    async fn replay_failed(
+        &self,
+        webhook_id: &WebhookId,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        PgStore::replay_failed(self, webhook_id, since, until, now).await
+    }
+}

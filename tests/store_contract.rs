@@ -1,0 +1,607 @@
+//! One contract for every store: the same tests run against SQLite and PostgreSQL.
+
+mod common;
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use common::postgres::TestDatabase;
+use hookcast::domain::auth::AuthConfig;
+use hookcast::domain::catalog::Catalog;
+use hookcast::domain::choices::{DisabledReason, Format, Language, WebhookKind};
+use hookcast::domain::delivery::{Attempt, DeliveryStatus, LoggedRequest};
+use hookcast::domain::event::{Event, EventInput};
+use hookcast::domain::ids::AttemptId;
+use hookcast::domain::secret::Secret;
+use hookcast::domain::target_url::TargetUrl;
+use hookcast::domain::validation::FieldErrors;
+use hookcast::domain::webhook::{EventTypeSet, Webhook, WebhookSpec};
+use hookcast::domain::webhook_name::WebhookName;
+use hookcast::store::{
+    AttemptRecord, ClaimRequest, ClaimedDelivery, DeliveryFilter, PgStore, Sealer, SqliteStore,
+    Store, StoreError, WebhookHealth,
+};
+use serde_json::json;
+
+type Backend = (Arc<dyn Store>, Box<dyn Any + Send>);
+
+async fn sqlite() -> Option<Backend> {
+    let dir = tempfile::tempdir().unwrap();
+    let sealer = Sealer::load_or_create(None, &dir.path().join("secret.key")).unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hookcast.db").display());
+    let store = SqliteStore::open(&url, Arc::new(sealer), false)
+        .await
+        .unwrap();
+    Some((Arc::new(store), Box::new(dir)))
+}
+
+async fn postgres() -> Option<Backend> {
+    let database = TestDatabase::create().await?;
+    let sealer = Sealer::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap();
+    let store = PgStore::open(&database.url, Arc::new(sealer), false, None)
+        .await
+        .unwrap();
+    Some((Arc::new(store), Box::new(database)))
+}
+
+/// Runs each contract test once per backend.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_store {
+            $(#[tokio::test] async fn $name() { if let Some((store, _guard)) = super::sqlite().await { super::$name(store).await } })*
+        }
+        mod postgres_store {
+            $(#[tokio::test] async fn $name() { if let Some((store, _guard)) = super::postgres().await { super::$name(store).await } })*
+        }
+    };
+}
+
+contract!(
+    webhooks_round_trip_with_sealed_secrets,
+    names_are_unique,
+    events_fan_out_to_enabled_subscribers_once_per_idempotency_key,
+    an_expired_claim_is_taken_over_and_the_old_owner_cannot_record,
+    claims_respect_per_webhook_room,
+    disabling_parks_deliveries_and_enabling_resumes_them,
+    failing_past_the_window_disables_once,
+    retry_replay_and_the_log,
+    retention_deletes_old_succeeded_deliveries_in_batches,
+);
+
+fn webhook(name: &str, code: &str, auth: AuthConfig) -> Webhook {
+    let mut errors = FieldErrors::default();
+    let kind = if code.starts_with("alarm.") {
+        WebhookKind::Alarms
+    } else {
+        WebhookKind::Events
+    };
+    let spec = WebhookSpec {
+        name: WebhookName::parse(name).unwrap(),
+        kind,
+        url: TargetUrl::parse("https://example.com/hook").unwrap(),
+        language: Language::ZhCn,
+        auth,
+        format: Format::Json,
+        enabled: true,
+        event_types: EventTypeSet::parse(
+            &[code.to_string()],
+            kind,
+            Catalog::builtin(),
+            &mut errors,
+        )
+        .unwrap(),
+        headers: Default::default(),
+        timeout: None,
+        template: None,
+        time_zone: None,
+        mentions: Default::default(),
+    };
+    Webhook::new(spec, Utc::now())
+}
+
+fn events(n: usize, key: Option<&str>) -> Vec<Event> {
+    (0..n)
+        .map(|i| {
+            let mut body = json!({"type": "dr.host.disconnected", "source": format!("h{i}"), "result": "failure"});
+            if let Some(key) = key {
+                body["idempotency_key"] = json!(key);
+            }
+            let input: EventInput = serde_json::from_value(body).unwrap();
+            input.into_event(Catalog::builtin(), Utc::now(), "").unwrap()
+        })
+        .collect()
+}
+
+fn claim(owner: &str, lease: Duration, per_webhook: usize) -> ClaimRequest {
+    ClaimRequest {
+        now: Utc::now(),
+        limit: 100,
+        owner: owner.into(),
+        lease,
+        per_webhook,
+        webhook_room: Vec::new(),
+    }
+}
+
+fn record(
+    claimed: &ClaimedDelivery,
+    owner: Option<&str>,
+    status: DeliveryStatus,
+    health: WebhookHealth,
+) -> AttemptRecord {
+    AttemptRecord {
+        attempt: Attempt {
+            id: AttemptId::generate(),
+            delivery_id: claimed.delivery.id.clone(),
+            number: claimed.delivery.attempts + 1,
+            started_at: Utc::now(),
+            duration_ms: 3,
+            request: LoggedRequest {
+                method: "POST".into(),
+                url: "https://example.com/hook".into(),
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: "{}".into(),
+            },
+            response_status: Some(if status == DeliveryStatus::Succeeded {
+                200
+            } else {
+                500
+            }),
+            response_headers: vec![],
+            response_body: Some("answer".into()),
+            error_kind: None,
+            error_message: None,
+        },
+        webhook_id: claimed.webhook.id.clone(),
+        owner: owner.map(str::to_string),
+        status,
+        next_attempt_at: (status == DeliveryStatus::Retrying).then(Utc::now),
+        last_error: None,
+        health,
+    }
+}
+
+async fn webhooks_round_trip_with_sealed_secrets(store: Arc<dyn Store>) {
+    let stored = webhook(
+        "ops",
+        "dr.host.disconnected",
+        AuthConfig::Bearer {
+            token: Secret::new("tok-1"),
+        },
+    );
+    store.insert_webhook(&stored).await.unwrap();
+    assert_eq!(
+        store.get_webhook(&stored.id).await.unwrap().unwrap(),
+        stored
+    );
+    let mut changed = stored.clone();
+    changed.spec.language = Language::EnUs;
+    changed.set_enabled(false, Utc::now());
+    store.update_webhook(&changed).await.unwrap();
+    let read = store.get_webhook(&changed.id).await.unwrap().unwrap();
+    assert_eq!(read.spec.language, Language::EnUs);
+    assert_eq!(read.disabled_reason, Some(DisabledReason::Manual));
+    assert!(
+        matches!(read.spec.auth, AuthConfig::Bearer { ref token } if token.expose() == "tok-1")
+    );
+    assert_eq!(store.list_webhooks().await.unwrap().len(), 1);
+    assert!(store.delete_webhook(&changed.id).await.unwrap());
+    assert!(!store.delete_webhook(&changed.id).await.unwrap());
+    assert!(store.get_webhook(&changed.id).await.unwrap().is_none());
+    let ghost = webhook("ghost", "dr.user.login", AuthConfig::None);
+    assert!(matches!(
+        store.update_webhook(&ghost).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn names_are_unique(store: Arc<dyn Store>) {
+    store
+        .insert_webhook(&webhook("ops", "dr.user.login", AuthConfig::None))
+        .await
+        .unwrap();
+    let twin = webhook("ops", "dr.user.login", AuthConfig::None);
+    assert!(matches!(
+        store.insert_webhook(&twin).await,
+        Err(StoreError::NameTaken)
+    ));
+    let mut other = webhook("dev", "dr.user.login", AuthConfig::None);
+    store.insert_webhook(&other).await.unwrap();
+    other.spec.name = WebhookName::parse("ops").unwrap();
+    assert!(matches!(
+        store.update_webhook(&other).await,
+        Err(StoreError::NameTaken)
+    ));
+}
+
+async fn events_fan_out_to_enabled_subscribers_once_per_idempotency_key(store: Arc<dyn Store>) {
+    store
+        .insert_webhook(&webhook("a", "dr.host.disconnected", AuthConfig::None))
+        .await
+        .unwrap();
+    store
+        .insert_webhook(&webhook("b", "dr.host.disconnected", AuthConfig::None))
+        .await
+        .unwrap();
+    store
+        .insert_webhook(&webhook("other", "dr.user.login", AuthConfig::None))
+        .await
+        .unwrap();
+    let mut off = webhook("off", "dr.host.disconnected", AuthConfig::None);
+    off.set_enabled(false, Utc::now());
+    store.insert_webhook(&off).await.unwrap();
+
+    let accepted = store
+        .insert_events(&events(3, None), Utc::now())
+        .await
+        .unwrap();
+    assert!(accepted.iter().all(|a| a.deliveries == 2 && !a.duplicate));
+    let first = store
+        .insert_events(&events(1, Some("k-1")), Utc::now())
+        .await
+        .unwrap();
+    let again = store
+        .insert_events(&events(1, Some("k-1")), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(again[0].event_id, first[0].event_id);
+    assert!(again[0].duplicate);
+    assert_eq!(again[0].deliveries, 2);
+    let all = DeliveryFilter {
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(store.list_deliveries(&all).await.unwrap().len(), 8);
+    let event = store.get_event(&first[0].event_id).await.unwrap().unwrap();
+    assert_eq!(event.idempotency_key.as_deref(), Some("k-1"));
+}
+
+async fn an_expired_claim_is_taken_over_and_the_old_owner_cannot_record(store: Arc<dyn Store>) {
+    store
+        .insert_webhook(&webhook("w", "dr.host.disconnected", AuthConfig::None))
+        .await
+        .unwrap();
+    store
+        .insert_events(&events(1, None), Utc::now())
+        .await
+        .unwrap();
+    let first = store
+        .claim_due(&claim("a", Duration::from_millis(50), 10))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(
+        store
+            .claim_due(&claim("b", Duration::from_secs(60), 10))
+            .await
+            .unwrap()
+            .is_empty(),
+        "held by a"
+    );
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let second = store
+        .claim_due(&claim("b", Duration::from_secs(60), 10))
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1, "the expired claim is free again");
+    assert_eq!(second[0].delivery.id, first[0].delivery.id);
+
+    let done = |c: &ClaimedDelivery, owner| {
+        record(
+            c,
+            Some(owner),
+            DeliveryStatus::Succeeded,
+            WebhookHealth::Healthy,
+        )
+    };
+    store
+        .record_attempts(&[done(&first[0], "a")], Utc::now())
+        .await
+        .unwrap();
+    let (delivery, attempts) = store
+        .get_delivery(&first[0].delivery.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        delivery.status,
+        DeliveryStatus::Pending,
+        "the stale owner changes nothing"
+    );
+    assert_eq!(attempts.len(), 1, "but its attempt is logged");
+    store
+        .record_attempts(&[done(&second[0], "b")], Utc::now())
+        .await
+        .unwrap();
+    let (delivery, attempts) = store
+        .get_delivery(&first[0].delivery.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(delivery.status, DeliveryStatus::Succeeded);
+    assert_eq!(attempts[1].response_body.as_deref(), Some("answer"));
+    assert_eq!(
+        store.next_due_at().await.unwrap(),
+        None,
+        "nothing left to do"
+    );
+}
+
+async fn claims_respect_per_webhook_room(store: Arc<dyn Store>) {
+    let busy = webhook("busy", "dr.host.disconnected", AuthConfig::None);
+    let other = webhook("other", "dr.host.disconnected", AuthConfig::None);
+    store.insert_webhook(&busy).await.unwrap();
+    store.insert_webhook(&other).await.unwrap();
+    store
+        .insert_events(&events(10, None), Utc::now())
+        .await
+        .unwrap();
+
+    let claimed = store
+        .claim_due(&claim("a", Duration::from_secs(60), 3))
+        .await
+        .unwrap();
+    let count =
+        |claimed: &[ClaimedDelivery], id| claimed.iter().filter(|c| c.webhook.id == id).count();
+    assert_eq!(
+        (
+            count(&claimed, busy.id.clone()),
+            count(&claimed, other.id.clone())
+        ),
+        (3, 3)
+    );
+    let mut next = claim("a", Duration::from_secs(60), 3);
+    next.webhook_room = vec![(busy.id.clone(), 0)];
+    let more = store.claim_due(&next).await.unwrap();
+    assert_eq!((count(&more, busy.id.clone()), more.len()), (0, 3));
+
+    // Two claimers at once never get the same delivery.
+    let (x, y) = (
+        claim("x", Duration::from_secs(60), 100),
+        claim("y", Duration::from_secs(60), 100),
+    );
+    let (left, right) = tokio::join!(store.claim_due(&x), store.claim_due(&y));
+    let (left, right) = (left.unwrap(), right.unwrap());
+    assert_eq!(
+        left.len() + right.len(),
+        11,
+        "everything not yet claimed, once"
+    );
+    assert!(
+        left.iter()
+            .all(|l| right.iter().all(|r| r.delivery.id != l.delivery.id))
+    );
+
+    assert_eq!(
+        store.release_claims(Some("a"), Utc::now()).await.unwrap(),
+        9
+    );
+    assert_eq!(
+        store
+            .claim_due(&claim("c", Duration::from_secs(60), 100))
+            .await
+            .unwrap()
+            .len(),
+        9
+    );
+}
+
+async fn disabling_parks_deliveries_and_enabling_resumes_them(store: Arc<dyn Store>) {
+    let mut hook = webhook("w", "dr.host.disconnected", AuthConfig::None);
+    store.insert_webhook(&hook).await.unwrap();
+    store
+        .insert_events(&events(2, None), Utc::now())
+        .await
+        .unwrap();
+    hook.set_enabled(false, Utc::now());
+    store.update_webhook(&hook).await.unwrap();
+    assert_eq!(store.next_due_at().await.unwrap(), None, "parked");
+    assert!(
+        store
+            .claim_due(&claim("a", Duration::from_secs(60), 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    hook.set_enabled(true, Utc::now());
+    store.update_webhook(&hook).await.unwrap();
+    assert_eq!(
+        store
+            .claim_due(&claim("a", Duration::from_secs(60), 10))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+async fn failing_past_the_window_disables_once(store: Arc<dyn Store>) {
+    store
+        .insert_webhook(&webhook("w", "dr.host.disconnected", AuthConfig::None))
+        .await
+        .unwrap();
+    store
+        .insert_events(&events(2, None), Utc::now())
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_due(&claim("a", Duration::from_secs(60), 10))
+        .await
+        .unwrap();
+    let window_open = WebhookHealth::Failing {
+        disable_if_failing_since: Utc::now() - chrono::Duration::hours(1),
+    };
+    let disabled = store
+        .record_attempts(
+            &[record(
+                &claimed[0],
+                Some("a"),
+                DeliveryStatus::Retrying,
+                window_open,
+            )],
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert!(disabled.is_empty(), "the failing clock just started");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let window_passed = WebhookHealth::Failing {
+        disable_if_failing_since: Utc::now(),
+    };
+    let disabled = store
+        .record_attempts(
+            &[record(
+                &claimed[1],
+                Some("a"),
+                DeliveryStatus::Retrying,
+                window_passed,
+            )],
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(disabled.len(), 1);
+    assert_eq!(disabled[0].reason, DisabledReason::Failing);
+    assert!(disabled[0].failing_since.is_some());
+    let hook = store
+        .get_webhook(&claimed[0].webhook.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hook.disabled_reason, Some(DisabledReason::Failing));
+    assert_eq!(
+        store.next_due_at().await.unwrap(),
+        None,
+        "its deliveries are parked"
+    );
+}
+
+async fn retry_replay_and_the_log(store: Arc<dyn Store>) {
+    let hook = webhook("w", "dr.host.disconnected", AuthConfig::None);
+    store.insert_webhook(&hook).await.unwrap();
+    store
+        .insert_events(&events(3, None), Utc::now())
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_due(&claim("a", Duration::from_secs(60), 10))
+        .await
+        .unwrap();
+    let failed: Vec<AttemptRecord> = claimed
+        .iter()
+        .map(|c| {
+            record(
+                c,
+                Some("a"),
+                DeliveryStatus::Failed,
+                WebhookHealth::Unchanged,
+            )
+        })
+        .collect();
+    store.record_attempts(&failed, Utc::now()).await.unwrap();
+    let failed_filter = DeliveryFilter {
+        status: Some(DeliveryStatus::Failed),
+        limit: 10,
+        ..Default::default()
+    };
+    let listed = store.list_deliveries(&failed_filter).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(listed.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    let page = store
+        .list_deliveries(&DeliveryFilter {
+            before: Some(listed[0].id.clone()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 2, "the cursor skips what was seen");
+
+    let retried = store
+        .retry_delivery(&listed[0].id, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(retried.status, DeliveryStatus::Pending);
+    let replayed = store
+        .replay_failed(
+            &hook.id,
+            Utc::now() - chrono::Duration::hours(1),
+            Utc::now(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(replayed, 2);
+    assert_eq!(
+        store
+            .claim_due(&claim("b", Duration::from_secs(60), 10))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    let summaries = store
+        .attempt_summaries(Utc::now() - chrono::Duration::hours(1), 100)
+        .await
+        .unwrap();
+    assert_eq!(summaries.len(), 3);
+}
+
+async fn retention_deletes_old_succeeded_deliveries_in_batches(store: Arc<dyn Store>) {
+    store
+        .insert_webhook(&webhook("w", "dr.host.disconnected", AuthConfig::None))
+        .await
+        .unwrap();
+    store
+        .insert_events(&events(5, None), Utc::now())
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_due(&claim("a", Duration::from_secs(60), 10))
+        .await
+        .unwrap();
+    let mut records: Vec<AttemptRecord> = claimed[..4]
+        .iter()
+        .map(|c| {
+            record(
+                c,
+                Some("a"),
+                DeliveryStatus::Succeeded,
+                WebhookHealth::Healthy,
+            )
+        })
+        .collect();
+    records.push(record(
+        &claimed[4],
+        Some("a"),
+        DeliveryStatus::Failed,
+        WebhookHealth::Unchanged,
+    ));
+    store.record_attempts(&records, Utc::now()).await.unwrap();
+
+    let all = DeliveryFilter {
+        limit: 100,
+        ..Default::default()
+    };
+    // Nothing is old enough yet.
+    assert_eq!(
+        store
+            .delete_expired(Utc::now() - chrono::Duration::days(1), 3)
+            .await
+            .unwrap(),
+        0
+    );
+    let later = Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(
+        store.delete_expired(later, 3).await.unwrap(),
+        3,
+        "one batch"
+    );
+    assert_eq!(store.delete_expired(later, 3).await.unwrap(), 1, "the rest");
+    assert_eq!(store.delete_expired(later, 3).await.unwrap(), 0);
+    let left = store.list_deliveries(&all).await.unwrap();
+    assert_eq!(left.len(), 1, "the failed one stays");
+    assert_eq!(left[0].status, DeliveryStatus::Failed);
+}
