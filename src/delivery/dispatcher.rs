@@ -24,7 +24,7 @@ use crate::domain::ids::WebhookId;
 use crate::store::{AttemptRecord, ClaimRequest, ClaimedDelivery, Store};
 
 /// Extra lease time beyond an attempt's deadline, for recording its result.
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
+const LEASE_MARGIN: Duration = Duration::from_secs(10);
 /// Longest sleep between looks at the queue when nothing is known to be due.
 const MAX_IDLE: Duration = Duration::from_secs(30);
 /// How long shutdown waits for attempts in flight.
