@@ -56,11 +56,27 @@ impl From<StoreError> for ApiError {
                 "another webhook already has this name",
             )),
             StoreError::NotFound => ApiError::NotFound("webhook"),
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
-            ) => ApiError::Unavailable,
+            StoreError::Database(error) if database_unavailable(&error) => ApiError::Unavailable,
             other => ApiError::Internal(other.to_string()),
         }
+    }
+}
+
+/// The database is away (restarting, unreachable, refusing connections), as opposed
+/// to a query that is wrong: the client should try again shortly.
+fn database_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE classes 08 (connection exception), 53 (insufficient resources) and
+        // 57 (operator intervention: shutdown, restart).
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("53") || code.starts_with("57")
+        }),
+        _ => false,
     }
 }
 
