@@ -126,3 +126,100 @@ async fn three_nodes_deliver_everything_when_one_is_killed() {
         node.terminate();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn api_and_worker_roles_split_the_work() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    hookcast::init_tls();
+    let receiver = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // `hookcast migrate` prepares the schema on its own.
+    let migrated = std::process::Command::new(common::process::BIN)
+        .arg("migrate")
+        .env("HOOKCAST_DATABASE_URL", &database.url)
+        .env("HOOKCAST_DATA_DIR", dir.path().join("migrate"))
+        .env("HOOKCAST_SECRET_KEY", SECRET_KEY)
+        .output()
+        .unwrap();
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    assert!(String::from_utf8_lossy(&migrated.stdout).contains("up to date"));
+
+    let start = |node: &str, role: &str| {
+        Server::start(
+            &dir.path().join(node),
+            &[
+                ("HOOKCAST_DATABASE_URL", &database.url),
+                ("HOOKCAST_ADMIN_TOKEN", TOKEN),
+                ("HOOKCAST_SECRET_KEY", SECRET_KEY),
+                ("HOOKCAST_ALLOWED_CIDRS", "127.0.0.0/8"),
+                ("HOOKCAST_ROLE", role),
+                ("HOOKCAST_LOG", "warn,hookcast::server=info"),
+            ],
+        )
+    };
+    let api = start("api", "api");
+    let worker = start("worker", "worker");
+    let client = reqwest::Client::new();
+    let post = |server: &Server, path: &str, body: Value| {
+        client
+            .post(format!("{}{path}", server.url()))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+    };
+    let created = post(
+        &api,
+        "/api/v1/webhooks",
+        json!({"name": "w", "url": receiver.url(), "event_types": ["dr.user.login"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status(), 201);
+    let on_worker = client
+        .get(format!("{}/api/v1/webhooks", worker.url()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_worker.status(), 404, "a worker serves no API");
+    let ready = client
+        .get(format!("{}/readyz", worker.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+
+    // The API node accepts, the worker delivers (woken through NOTIFY).
+    let event = json!({"type": "dr.user.login", "source": "admin", "result": "failure"});
+    assert_eq!(
+        post(&api, "/api/v1/events", event.clone())
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+
+    // Without a worker nothing is sent; a worker that starts later catches up.
+    worker.terminate();
+    assert_eq!(
+        post(&api, "/api/v1/events", event.clone())
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(receiver.count(), 1, "an api node does not deliver");
+    let worker = start("worker", "worker");
+    receiver.wait_for(2, Duration::from_secs(10)).await;
+    worker.terminate();
+    api.terminate();
+}
