@@ -18,6 +18,7 @@ pub mod console;
 pub mod delivery;
 pub mod domain;
 mod fs_util;
+pub mod ingest;
 pub mod retention;
 pub mod server;
 pub mod store;

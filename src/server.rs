@@ -16,6 +16,7 @@ use crate::delivery::dispatcher::Dispatcher;
 use crate::delivery::sender::Sender;
 use crate::domain::catalog::Catalog;
 use crate::fs_util::create_private_dir;
+use crate::ingest::IngestQueue;
 use crate::retention;
 use crate::store::{self, Sealer};
 
@@ -88,6 +89,14 @@ pub async fn run(
         wake,
         sender,
         delivery: Arc::new(settings.delivery.clone()),
+        ingest: IngestQueue::start(
+            store.clone(),
+            if store::is_postgres(&settings.database_url) {
+                4
+            } else {
+                1
+            },
+        ),
     };
     let address = listener.local_addr()?;
     tracing::info!(%address, data_dir = %settings.data_dir.display(), role = ?settings.role, "hookcast is serving");

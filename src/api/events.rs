@@ -45,7 +45,7 @@ pub async fn publish(
     let event = input
         .into_event(state.catalog, now, "")
         .map_err(ApiError::Validation)?;
-    let accepted = state.store.insert_events(&[event], now).await?;
+    let accepted = state.ingest.submit(vec![event]).await?;
     state.wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(accepted_view(&accepted[0]))))
 }
@@ -73,7 +73,7 @@ pub async fn publish_batch(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let accepted = state.store.insert_events(&events, now).await?;
+    let accepted = state.ingest.submit(events).await?;
     state.wake.notify_one();
     let items: Vec<Value> = accepted.iter().map(accepted_view).collect();
     Ok((StatusCode::ACCEPTED, Json(json!({ "items": items }))))

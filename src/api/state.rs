@@ -9,6 +9,7 @@ use crate::delivery::attempt::AttemptContext;
 use crate::delivery::sender::Sender;
 use crate::domain::catalog::Catalog;
 use crate::domain::secret::Secret;
+use crate::ingest::IngestQueue;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -22,6 +23,8 @@ pub struct AppState {
     /// For the synchronous test sends.
     pub sender: Arc<Sender>,
     pub delivery: Arc<DeliverySettings>,
+    /// Commits concurrent ingests together.
+    pub ingest: IngestQueue,
 }
 
 impl AppState {

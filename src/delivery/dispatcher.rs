@@ -78,6 +78,24 @@ impl Dispatcher {
         let recorder = tokio::spawn(this.clone().record_results(receiver));
 
         while !shutdown.is_cancelled() {
+            // Claim in batches: while most slots are busy, wait for a quarter of them
+            // to free up instead of claiming one or two at a time (each claim is a
+            // write to the database).
+            let (busy, free) = {
+                let slots = in_flight.lock().expect("in-flight lock");
+                (
+                    slots.total,
+                    this.settings.max_in_flight.saturating_sub(slots.total),
+                )
+            };
+            if busy > 0 && free < this.settings.max_in_flight.div_ceil(4) {
+                tokio::select! {
+                    () = this.wake.notified() => {}
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    () = shutdown.cancelled() => {}
+                }
+                continue;
+            }
             let claimed = this.claim(&in_flight).await;
             let claimed_any = !claimed.is_empty();
             for delivery in claimed {

@@ -1,0 +1,497 @@
+//! The performance table: `cargo bench --bench throughput`.
+//!
+//! Starts the release `hookcast` binary as a child process (so its memory can be read
+//! from /proc) against a local receiver, on SQLite and on PostgreSQL, and prints:
+//! the raw POST ceiling of this machine, ingest rates, end-to-end delivery rate,
+//! latency at 500 events/s, fan-out to 1,000 webhooks, a 100,000-delivery backlog's
+//! drain rate and peak RSS, and a healthy webhook's p99 beside a timing-out one.
+//! Scale it down with HOOKCAST_BENCH_SCALE=0.1 for a quick look.
+
+#[path = "../tests/common/receiver.rs"]
+#[allow(dead_code)]
+mod receiver;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use receiver::{Receiver, Reply};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hookcast");
+const TOKEN: &str = "bench-token";
+
+fn scale(n: usize) -> usize {
+    let factor: f64 = std::env::var("HOOKCAST_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    ((n as f64 * factor) as usize).max(1)
+}
+
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Node {
+    fn start(database_url: &str, data_dir: &std::path::Path, role: &str) -> Node {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .env("HOOKCAST_LISTEN", "127.0.0.1:0")
+            .env("HOOKCAST_DATA_DIR", data_dir)
+            .env("HOOKCAST_DATABASE_URL", database_url)
+            .env("HOOKCAST_ADMIN_TOKEN", TOKEN)
+            .env(
+                "HOOKCAST_SECRET_KEY",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            )
+            .env("HOOKCAST_ALLOWED_CIDRS", "127.0.0.0/8")
+            .env("HOOKCAST_MAX_IN_FLIGHT_PER_WEBHOOK", "128")
+            .env("HOOKCAST_ROLE", role)
+            .env("HOOKCAST_LOG", "warn,hookcast::server=info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("the server prints its address")
+                .unwrap();
+            if let Some(rest) = line.split("hookcast is serving address=").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Node {
+            child,
+            base: format!("http://{address}/api/v1"),
+        }
+    }
+
+    /// Peak resident memory so far, in MiB.
+    fn peak_rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn event(source: String, code: &str) -> Value {
+    json!({"type": code, "source": source, "result": "failure"})
+}
+
+async fn add_webhook(
+    client: &reqwest::Client,
+    node: &Node,
+    name: &str,
+    url: &str,
+    extra: Value,
+) -> String {
+    let mut body = json!({"name": name, "url": url, "event_types": ["dr.host.disconnected"]});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let reply: Value = client
+        .post(format!("{}/webhooks", node.base))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    reply["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{reply}"))
+        .to_string()
+}
+
+/// Runs `total` jobs over `concurrency` tasks; returns jobs per second.
+async fn saturate<F, Fut>(total: usize, concurrency: usize, job: F) -> f64
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let job = Arc::new(job);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (job, next) = (job.clone(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= total {
+                        break;
+                    }
+                    job(n).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)].as_secs_f64() * 1e3
+}
+
+/// Publishes at a steady `rate` for `count` events to `node`; returns the latencies
+/// until `receiver` got each (matched by source).
+async fn steady_latency(
+    client: &reqwest::Client,
+    node: &Node,
+    receiver: &Receiver,
+    rate: u64,
+    count: usize,
+    tag: &str,
+) -> Vec<Duration> {
+    let before = receiver.count();
+    let interval = Duration::from_micros(1_000_000 / rate);
+    let mut sent = Vec::with_capacity(count);
+    let mut next = Instant::now();
+    let mut pending = Vec::new();
+    for n in 0..count {
+        tokio::time::sleep_until(next.into()).await;
+        next += interval;
+        sent.push(Instant::now());
+        let (client, url) = (client.clone(), format!("{}/events", node.base));
+        let body = event(format!("{tag}-{n}"), "dr.host.disconnected");
+        pending.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+        }));
+    }
+    for p in pending {
+        p.await.unwrap();
+    }
+    let received = receiver
+        .wait_for(before + count, Duration::from_secs(120))
+        .await;
+    let mut at = std::collections::HashMap::new();
+    for r in &received[before..] {
+        if let Some(source) = r.json()["data"]["source"].as_str() {
+            at.entry(source.to_string()).or_insert(r.at);
+        }
+    }
+    let mut latencies: Vec<Duration> = (0..count)
+        .filter_map(|n| at.get(&format!("{tag}-{n}")).map(|t| *t - sent[n]))
+        .collect();
+    latencies.sort();
+    latencies
+}
+
+/// Where each measurement gets a database of its own.
+enum Backend {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin: String, prefix: String },
+}
+
+impl Backend {
+    async fn fresh(&self, phase: &str) -> String {
+        match self {
+            Backend::Sqlite(dir) => {
+                format!("sqlite://{}", dir.join(format!("{phase}.db")).display())
+            }
+            Backend::Postgres { admin, prefix } => {
+                let mut conn = sqlx::postgres::PgConnection::connect(admin)
+                    .await
+                    .expect("PostgreSQL for the benchmark");
+                let name = format!("{prefix}_{phase}");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+                format!("{base}/{name}")
+            }
+        }
+    }
+
+    async fn clean_up(&self) {
+        if let Backend::Postgres { admin, prefix } = self {
+            let mut conn = sqlx::postgres::PgConnection::connect(admin).await.unwrap();
+            for phase in ["ingest", "fanout", "backlog", "isolation"] {
+                let drop = format!("DROP DATABASE IF EXISTS {prefix}_{phase} WITH (FORCE)");
+                sqlx::query(sqlx::AssertSqlSafe(drop))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    let row = |what: &str, value: String| println!("{label:<11} {what:<44} {value}");
+
+    // Ingest, one event per request, 32 clients; and in batches of 100. No webhook
+    // subscribes to the type used, so this is the ingest path alone.
+    let node = Node::start(
+        &backend.fresh("ingest").await,
+        &dir.path().join("ingest"),
+        "all",
+    );
+    let (c, base) = (client.clone(), node.base.clone());
+    let single = saturate(scale(20_000), 32, move |n| {
+        let (c, url) = (c.clone(), format!("{base}/events"));
+        async move {
+            let r = c
+                .post(url)
+                .bearer_auth(TOKEN)
+                .json(&event(format!("s{n}"), "dr.user.logout"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 202);
+        }
+    })
+    .await;
+    row(
+        "ingest, 1 event per request (32 clients)",
+        format!("{single:>9.0} events/s"),
+    );
+    let (c, base) = (client.clone(), node.base.clone());
+    let batches = scale(1_000);
+    let batched = saturate(batches, 8, move |n| {
+        let (c, url) = (c.clone(), format!("{base}/events/batch"));
+        async move {
+            let events: Vec<Value> = (0..100)
+                .map(|i| event(format!("b{n}-{i}"), "dr.user.logout"))
+                .collect();
+            let r = c
+                .post(url)
+                .bearer_auth(TOKEN)
+                .json(&json!({"events": events}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 202);
+        }
+    })
+    .await
+        * 100.0;
+    row(
+        "ingest, batches of 100 (8 clients)",
+        format!("{batched:>9.0} events/s"),
+    );
+
+    // End to end: events in batches, one webhook, until the receiver has them all.
+    let receiver = Receiver::start().await;
+    add_webhook(&client, &node, "e2e", &receiver.url(), json!({})).await;
+    let total = scale(50_000);
+    let started = Instant::now();
+    let (c, base) = (client.clone(), node.base.clone());
+    saturate(total / 100, 4, move |n| {
+        let (c, url) = (c.clone(), format!("{base}/events/batch"));
+        async move {
+            let events: Vec<Value> = (0..100)
+                .map(|i| event(format!("e{n}-{i}"), "dr.host.disconnected"))
+                .collect();
+            c.post(url)
+                .bearer_auth(TOKEN)
+                .json(&json!({"events": events}))
+                .send()
+                .await
+                .unwrap();
+        }
+    })
+    .await;
+    receiver.wait_for(total, Duration::from_secs(600)).await;
+    let e2e = total as f64 / started.elapsed().as_secs_f64();
+    row(
+        "end to end, deliveries",
+        format!(
+            "{e2e:>9.0} /s ({:.1} % of the ceiling)",
+            e2e / ceiling * 100.0
+        ),
+    );
+
+    // Latency at a steady 500 events/s.
+    let latencies = steady_latency(&client, &node, &receiver, 500, scale(5_000), "lat").await;
+    row(
+        "latency at 500 events/s",
+        format!(
+            "p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.95),
+            percentile(&latencies, 0.99),
+            percentile(&latencies, 1.0)
+        ),
+    );
+    node.stop();
+
+    // Fan-out: one event to 1,000 webhooks.
+    let node = Node::start(
+        &backend.fresh("fanout").await,
+        &dir.path().join("fanout"),
+        "all",
+    );
+    let fan = Receiver::start().await;
+    let (c, base, url) = (client.clone(), node.base.clone(), fan.url());
+    saturate(1000, 16, move |n| {
+        let (c, base, url) = (c.clone(), base.clone(), url.clone());
+        async move {
+            let body = json!({"name": format!("fan-{n}"), "url": url, "event_types": ["dr.host.recovery_timeout"]});
+            c.post(format!("{base}/webhooks")).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+        }
+    })
+    .await;
+    let started = Instant::now();
+    client
+        .post(format!("{}/events", node.base))
+        .bearer_auth(TOKEN)
+        .json(&event("fan".into(), "dr.host.recovery_timeout"))
+        .send()
+        .await
+        .unwrap();
+    fan.wait_for(1000, Duration::from_secs(60)).await;
+    row(
+        "fan-out, 1 event to 1,000 webhooks",
+        format!(
+            "{:>9.1} ms to the last receipt",
+            started.elapsed().as_secs_f64() * 1e3
+        ),
+    );
+    node.stop();
+
+    // Backlog: 100,000 deliveries accepted while nothing delivers (an `api` node),
+    // then a node that delivers drains them.
+    let backlog = scale(100_000);
+    let data = dir.path().join("backlog");
+    let backlog_url = backend.fresh("backlog").await;
+    let node = Node::start(&backlog_url, &data, "api");
+    let drain = Receiver::start().await;
+    add_webhook(&client, &node, "backlog", &drain.url(), json!({})).await;
+    let (c, base) = (client.clone(), node.base.clone());
+    saturate(backlog / 100, 8, move |n| {
+        let (c, url) = (c.clone(), format!("{base}/events/batch"));
+        async move {
+            let events: Vec<Value> = (0..100)
+                .map(|i| event(format!("q{n}-{i}"), "dr.host.disconnected"))
+                .collect();
+            c.post(url)
+                .bearer_auth(TOKEN)
+                .json(&json!({"events": events}))
+                .send()
+                .await
+                .unwrap();
+        }
+    })
+    .await;
+    node.stop();
+    let node = Node::start(&backlog_url, &data, "all");
+    let started = Instant::now();
+    drain.wait_for(backlog, Duration::from_secs(900)).await;
+    let rate = backlog as f64 / started.elapsed().as_secs_f64();
+    row(
+        &format!("backlog of {backlog}, drain"),
+        format!("{rate:>9.0} /s, peak RSS {:.0} MiB", node.peak_rss_mib()),
+    );
+    node.stop();
+
+    // Isolation: a healthy webhook's p99 while another times out on every request.
+    let node = Node::start(
+        &backend.fresh("isolation").await,
+        &dir.path().join("isolation"),
+        "all",
+    );
+    let healthy = Receiver::start().await;
+    let mut stuck = Reply::status(200);
+    stuck.delay = Duration::from_secs(30);
+    let hanging = Receiver::start_scripted(vec![], Some(stuck)).await;
+    add_webhook(&client, &node, "healthy", &healthy.url(), json!({})).await;
+    let alone = steady_latency(&client, &node, &healthy, 500, scale(2_500), "alone").await;
+    add_webhook(
+        &client,
+        &node,
+        "hanging",
+        &hanging.url(),
+        json!({"timeout_seconds": 1}),
+    )
+    .await;
+    let beside = steady_latency(&client, &node, &healthy, 500, scale(2_500), "beside").await;
+    row(
+        "isolation, healthy p99 alone / beside",
+        format!(
+            "{:.2} ms / {:.2} ms (a webhook timing out)",
+            percentile(&alone, 0.99),
+            percentile(&beside, 0.99)
+        ),
+    );
+    node.stop();
+}
+
+#[tokio::main]
+async fn main() {
+    hookcast::init_tls();
+    // The machine's limit for this work: plain pooled POSTs to the same receiver.
+    let receiver = Receiver::start().await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    let url = receiver.url();
+    let c = client.clone();
+    let ceiling = saturate(scale(100_000), 64, move |_| {
+        let (c, url) = (c.clone(), url.clone());
+        async move {
+            c.post(url).body("{}").send().await.unwrap();
+        }
+    })
+    .await;
+    println!(
+        "{:<11} {:<44} {ceiling:>9.0} requests/s (64 concurrent)",
+        "machine", "raw POST ceiling, pooled client"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    run_store(
+        "SQLite",
+        &Backend::Sqlite(dir.path().to_path_buf()),
+        ceiling,
+    )
+    .await;
+
+    let admin = std::env::var("HOOKCAST_BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let prefix = format!(
+        "hookcast_bench_{}",
+        ulid::Ulid::generate().to_string().to_lowercase()
+    );
+    let backend = Backend::Postgres { admin, prefix };
+    run_store("PostgreSQL", &backend, ceiling).await;
+    backend.clean_up().await;
+}
