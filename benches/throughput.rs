@@ -5,7 +5,8 @@
 //! the raw POST ceiling of this machine, ingest rates, end-to-end delivery rate,
 //! latency at 500 events/s, fan-out to 1,000 webhooks, a 100,000-delivery backlog's
 //! drain rate and peak RSS, and a healthy webhook's p99 beside a timing-out one.
-//! Scale it down with HOOKCAST_BENCH_SCALE=0.1 for a quick look.
+//! Scale it down with HOOKCAST_BENCH_SCALE=0.1 for a quick look; BENCH_IN_FLIGHT and
+//! BENCH_PER_WEBHOOK set the server's in-flight limits (default 256 and 128).
 
 #[path = "../tests/common/receiver.rs"]
 #[allow(dead_code)]
@@ -50,7 +51,14 @@ impl Node {
                 "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
             )
             .env("HOOKCAST_ALLOWED_CIDRS", "127.0.0.0/8")
-            .env("HOOKCAST_MAX_IN_FLIGHT_PER_WEBHOOK", "128")
+            .env(
+                "HOOKCAST_MAX_IN_FLIGHT_PER_WEBHOOK",
+                std::env::var("BENCH_PER_WEBHOOK").unwrap_or("128".into()),
+            )
+            .env(
+                "HOOKCAST_MAX_IN_FLIGHT",
+                std::env::var("BENCH_IN_FLIGHT").unwrap_or("256".into()),
+            )
             .env("HOOKCAST_ROLE", role)
             .env("HOOKCAST_LOG", "warn,hookcast::server=info")
             .stdout(Stdio::piped())
