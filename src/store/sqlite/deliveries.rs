@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::SqliteStore;
 use super::events::insert_event_row;
@@ -11,7 +11,7 @@ use crate::domain::choices::DisabledReason;
 use crate::domain::delivery::{Attempt, Delivery};
 use crate::domain::event::Event;
 use crate::domain::ids::{DeliveryId, WebhookId};
-use crate::store::delivery_codec::{self, AttemptRow};
+use crate::store::delivery_codec;
 use crate::store::event_codec::from_millis;
 use crate::store::{
     AttemptRecord, AttemptSummary, ClaimRequest, ClaimedDelivery, DeliveryFilter, DisabledWebhook,
@@ -120,39 +120,81 @@ impl SqliteStore {
         let now_ms = now.timestamp_millis();
         let mut disabled = Vec::new();
         let mut tx = self.begin_write().await?;
-        for record in records {
-            insert_attempt(&mut tx, &delivery_codec::encode_attempt(&record.attempt)).await?;
-            let update = format!(
-                "UPDATE deliveries SET status = ?, attempts = ?, last_error = ?, updated_at = ?, \
-                 lease_owner = NULL, lease_until = NULL, next_attempt_at = {DUE_UNLESS_DISABLED} \
-                 WHERE id = ? AND lease_owner IS ?"
+        // A few multi-row statements per batch rather than several per record: every
+        // statement is a round trip to SQLite's connection thread (the profile showed
+        // those hand-offs above the SQL itself).
+        for chunk in records.chunks(200) {
+            let mut attempts = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, \
+                 response_status, response_headers, response_body, error_kind, error_message) ",
             );
-            let updated = sqlx::query(sqlx::AssertSqlSafe(update))
-                .bind(record.status.as_str())
-                .bind(i64::from(record.attempt.number))
-                .bind(&record.last_error)
-                .bind(now_ms)
-                .bind(record.next_attempt_at.map(|t| t.timestamp_millis()))
-                .bind(record.attempt.delivery_id.as_str())
-                .bind(&record.owner)
-                .execute(&mut *tx)
-                .await?;
-            if updated.rows_affected() == 0 {
+            attempts.push_values(chunk, |mut values, record| {
+                let row = delivery_codec::encode_attempt(&record.attempt);
+                values
+                    .push_bind(row.id)
+                    .push_bind(row.delivery_id)
+                    .push_bind(row.number)
+                    .push_bind(row.started_at)
+                    .push_bind(row.duration_ms)
+                    .push_bind(row.request)
+                    .push_bind(row.response_status)
+                    .push_bind(row.response_headers)
+                    .push_bind(row.response_body)
+                    .push_bind(row.error_kind)
+                    .push_bind(row.error_message);
+            });
+            attempts.build().execute(&mut *tx).await?;
+
+            let mut update = QueryBuilder::<Sqlite>::new(
+                "WITH v(id, status, attempts, last_error, next_at, owner) AS (",
+            );
+            update.push_values(chunk, |mut values, record| {
+                values
+                    .push_bind(record.attempt.delivery_id.to_string())
+                    .push_bind(record.status.as_str())
+                    .push_bind(i64::from(record.attempt.number))
+                    .push_bind(record.last_error.clone())
+                    .push_bind(record.next_attempt_at.map(|t| t.timestamp_millis()))
+                    .push_bind(record.owner.clone());
+            });
+            update
+                .push(") UPDATE deliveries SET status = v.status, attempts = v.attempts, last_error = v.last_error, updated_at = ")
+                .push_bind(now_ms)
+                .push(
+                    ", lease_owner = NULL, lease_until = NULL, \
+                     next_attempt_at = CASE WHEN (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id) = 1 \
+                     THEN v.next_at ELSE NULL END \
+                     FROM v WHERE deliveries.id = v.id AND deliveries.lease_owner IS v.owner",
+                );
+            let updated = update.build().execute(&mut *tx).await?.rows_affected();
+            if updated < chunk.len() as u64 {
                 tracing::warn!(
-                    delivery_id = %record.attempt.delivery_id,
-                    "the claim expired before the attempt was recorded; the delivery will be tried again"
+                    lost = chunk.len() as u64 - updated,
+                    "claims expired before their attempts were recorded; those deliveries will be tried again"
                 );
             }
+        }
+        // Healthy webhooks in one statement; failures (rarer) one by one.
+        let healthy: Vec<&str> = records
+            .iter()
+            .filter(|r| r.health == WebhookHealth::Healthy)
+            .map(|r| r.webhook_id.as_str())
+            .collect();
+        if !healthy.is_empty() {
+            sqlx::query(
+                "UPDATE webhooks SET failing_since = NULL \
+                 WHERE failing_since IS NOT NULL AND id IN (SELECT value FROM json_each(?))",
+            )
+            .bind(super::json_list(healthy))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for record in records.iter().filter(|r| !matches!(r.health, WebhookHealth::Healthy | WebhookHealth::Unchanged)) {
             let id = record.webhook_id.as_str();
             let newly_disabled = match record.health {
                 WebhookHealth::Unchanged => None,
-                WebhookHealth::Healthy => {
-                    sqlx::query("UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL")
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                    None
-                }
+                // Handled above, all at once.
+                WebhookHealth::Healthy => None,
                 WebhookHealth::Failing {
                     disable_if_failing_since,
                 } => {
@@ -427,26 +469,3 @@ async fn disable(
     }))
 }
 
-async fn insert_attempt(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    row: &AttemptRow,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, response_status, \
-         response_headers, response_body, error_kind, error_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&row.id)
-    .bind(&row.delivery_id)
-    .bind(row.number)
-    .bind(row.started_at)
-    .bind(row.duration_ms)
-    .bind(&row.request)
-    .bind(row.response_status)
-    .bind(&row.response_headers)
-    .bind(&row.response_body)
-    .bind(&row.error_kind)
-    .bind(&row.error_message)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
