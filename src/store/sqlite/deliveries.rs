@@ -189,7 +189,10 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        for record in records.iter().filter(|r| !matches!(r.health, WebhookHealth::Healthy | WebhookHealth::Unchanged)) {
+        for record in records
+            .iter()
+            .filter(|r| !matches!(r.health, WebhookHealth::Healthy | WebhookHealth::Unchanged))
+        {
             let id = record.webhook_id.as_str();
             let newly_disabled = match record.health {
                 WebhookHealth::Unchanged => None,
@@ -468,4 +471,3 @@ async fn disable(
         failing_since: failing_since.map(from_millis),
     }))
 }
-

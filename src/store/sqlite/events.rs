@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::{SqliteStore, json_list};
 use crate::domain::event::Event;
@@ -22,6 +22,8 @@ impl SqliteStore {
         // Subscribers of each type, looked up once per batch.
         let mut subscribers: HashMap<String, Vec<String>> = HashMap::new();
         let mut accepted = Vec::with_capacity(events.len());
+        let mut plain: Vec<&Event> = Vec::new();
+        let mut deliveries: Vec<(String, String, String)> = Vec::new();
         for event in events {
             if let Some(key) = &event.idempotency_key
                 && let Some(first) = sqlx::query("SELECT id FROM events WHERE idempotency_key = ?")
@@ -42,7 +44,13 @@ impl SqliteStore {
                 });
                 continue;
             }
-            insert_event_row(&mut tx, event).await?;
+            // Keyed events are written at once (a later duplicate in the same batch
+            // must find them); the others are written together below.
+            if event.idempotency_key.is_some() {
+                insert_event_row(&mut tx, event).await?;
+            } else {
+                plain.push(event);
+            }
             let code = event.event_type.as_str();
             if !subscribers.contains_key(code) {
                 let ids: Vec<String> = sqlx::query_scalar(
@@ -56,24 +64,58 @@ impl SqliteStore {
             }
             let webhook_ids = &subscribers[code];
             for webhook_id in webhook_ids {
-                sqlx::query(
-                    "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, \
-                     created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)",
-                )
-                .bind(DeliveryId::generate().as_str())
-                .bind(event.id.as_str())
-                .bind(webhook_id)
-                .bind(now_ms)
-                .bind(now_ms)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?;
+                deliveries.push((
+                    DeliveryId::generate().to_string(),
+                    event.id.to_string(),
+                    webhook_id.clone(),
+                ));
             }
             accepted.push(Accepted {
                 event_id: event.id.clone(),
                 deliveries: webhook_ids.len() as u32,
                 duplicate: false,
             });
+        }
+        // Multi-row inserts: one statement per few hundred rows, not one per row (each
+        // statement is a round trip to SQLite's connection thread).
+        for chunk in plain.chunks(300) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, received_at, \
+                 attributes, idempotency_key) ",
+            );
+            insert.push_values(chunk, |mut values, event| {
+                let row = event_codec::encode(event);
+                values
+                    .push_bind(row.id)
+                    .push_bind(row.event_type)
+                    .push_bind(row.kind)
+                    .push_bind(row.severity)
+                    .push_bind(row.outcome)
+                    .push_bind(row.source)
+                    .push_bind(row.occurred_at)
+                    .push_bind(row.received_at)
+                    .push_bind(row.attributes)
+                    .push_bind(row.idempotency_key);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        for chunk in deliveries.chunks(500) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, \
+                 created_at, updated_at) ",
+            );
+            insert.push_values(chunk, |mut values, (id, event_id, webhook_id)| {
+                values
+                    .push_bind(id.clone())
+                    .push_bind(event_id.clone())
+                    .push_bind(webhook_id.clone())
+                    .push_bind("pending")
+                    .push_bind(0_i64)
+                    .push_bind(now_ms)
+                    .push_bind(now_ms)
+                    .push_bind(now_ms);
+            });
+            insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(accepted)
