@@ -1,9 +1,14 @@
 //! Delivery and attempt ↔ row, shared by every backend.
 
-use super::StoreError;
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::event_codec::from_millis;
+use super::{ClaimedDelivery, StoreError};
 use crate::domain::delivery::{Attempt, Delivery, DeliveryStatus, ErrorKind, LoggedRequest};
+use crate::domain::event::Event;
 use crate::domain::ids::{AttemptId, DeliveryId, EventId, WebhookId};
+use crate::domain::webhook::Webhook;
 
 /// The columns of the `deliveries` table a reader needs.
 pub struct DeliveryRow {
@@ -98,4 +103,39 @@ pub fn decode_attempt(row: AttemptRow) -> Result<Attempt, StoreError> {
             .map_err(|e| corrupt("error_kind", e))?,
         error_message: row.error_message.clone(),
     })
+}
+
+/// Puts claimed deliveries together with their events and webhooks (each shared, as
+/// many deliveries of one batch point at the same ones).
+pub fn assemble_claimed(
+    deliveries: Vec<Delivery>,
+    events: HashMap<String, Event>,
+    webhooks: HashMap<String, Webhook>,
+) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    let events: HashMap<String, Arc<Event>> = events
+        .into_iter()
+        .map(|(id, e)| (id, Arc::new(e)))
+        .collect();
+    let webhooks: HashMap<String, Arc<Webhook>> = webhooks
+        .into_iter()
+        .map(|(id, w)| (id, Arc::new(w)))
+        .collect();
+    deliveries
+        .into_iter()
+        .map(|delivery| {
+            let missing =
+                |what: &str| StoreError::Corrupt(format!("delivery {} has no {what}", delivery.id));
+            Ok(ClaimedDelivery {
+                event: events
+                    .get(delivery.event_id.as_str())
+                    .cloned()
+                    .ok_or_else(|| missing("event"))?,
+                webhook: webhooks
+                    .get(delivery.webhook_id.as_str())
+                    .cloned()
+                    .ok_or_else(|| missing("webhook"))?,
+                delivery,
+            })
+        })
+        .collect()
 }

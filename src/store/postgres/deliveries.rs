@@ -1,9 +1,6 @@
 //! The delivery queue in PostgreSQL: claims with `FOR UPDATE SKIP LOCKED` so nodes
 //! never take the same delivery, records, releases, and the delivery log.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Row, Transaction};
 
@@ -87,36 +84,9 @@ impl PgStore {
             .iter()
             .map(|d| d.webhook_id.to_string())
             .collect();
-        let events: HashMap<String, Arc<Event>> = Self::events_by_ids(&mut conn, &event_ids)
-            .await?
-            .into_iter()
-            .map(|(id, e)| (id, Arc::new(e)))
-            .collect();
-        let webhooks: HashMap<String, Arc<_>> = self
-            .webhooks_by_ids(&mut conn, &webhook_ids)
-            .await?
-            .into_iter()
-            .map(|(id, w)| (id, Arc::new(w)))
-            .collect();
-        deliveries
-            .into_iter()
-            .map(|delivery| {
-                let missing = |what: &str| {
-                    StoreError::Corrupt(format!("delivery {} has no {what}", delivery.id))
-                };
-                Ok(ClaimedDelivery {
-                    event: events
-                        .get(delivery.event_id.as_str())
-                        .cloned()
-                        .ok_or_else(|| missing("event"))?,
-                    webhook: webhooks
-                        .get(delivery.webhook_id.as_str())
-                        .cloned()
-                        .ok_or_else(|| missing("webhook"))?,
-                    delivery,
-                })
-            })
-            .collect()
+        let events = Self::events_by_ids(&mut conn, &event_ids).await?;
+        let webhooks = self.webhooks_by_ids(&mut conn, &webhook_ids).await?;
+        delivery_codec::assemble_claimed(deliveries, events, webhooks)
     }
 
     pub(super) async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

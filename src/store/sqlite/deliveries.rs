@@ -1,7 +1,5 @@
 //! The delivery queue in SQLite: claim, record, release, and the delivery log.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -74,33 +72,7 @@ impl SqliteStore {
         let webhook_ids: Vec<&str> = deliveries.iter().map(|d| d.webhook_id.as_str()).collect();
         let events = Self::events_by_ids(&mut conn, &event_ids).await?;
         let webhooks = self.webhooks_by_ids(&mut conn, &webhook_ids).await?;
-        let events: std::collections::HashMap<String, Arc<Event>> = events
-            .into_iter()
-            .map(|(id, e)| (id, Arc::new(e)))
-            .collect();
-        let webhooks: std::collections::HashMap<String, Arc<_>> = webhooks
-            .into_iter()
-            .map(|(id, w)| (id, Arc::new(w)))
-            .collect();
-        deliveries
-            .into_iter()
-            .map(|delivery| {
-                let missing = |what: &str| {
-                    StoreError::Corrupt(format!("delivery {} has no {what}", delivery.id))
-                };
-                Ok(ClaimedDelivery {
-                    event: events
-                        .get(delivery.event_id.as_str())
-                        .cloned()
-                        .ok_or_else(|| missing("event"))?,
-                    webhook: webhooks
-                        .get(delivery.webhook_id.as_str())
-                        .cloned()
-                        .ok_or_else(|| missing("webhook"))?,
-                    delivery,
-                })
-            })
-            .collect()
+        delivery_codec::assemble_claimed(deliveries, events, webhooks)
     }
 
     pub(super) async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
