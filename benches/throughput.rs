@@ -6,7 +6,8 @@
 //! latency at 500 events/s, fan-out to 1,000 webhooks, a 100,000-delivery backlog's
 //! drain rate and peak RSS, and a healthy webhook's p99 beside a timing-out one.
 //! Scale it down with HOOKCAST_BENCH_SCALE=0.1 for a quick look; BENCH_IN_FLIGHT and
-//! BENCH_PER_WEBHOOK set the server's in-flight limits (default 256 and 128).
+//! BENCH_PER_WEBHOOK set the server's in-flight limits (default 256 and 128);
+//! BENCH_STORES=sqlite (or postgres) runs one store.
 
 #[path = "../tests/common/receiver.rs"]
 #[allow(dead_code)]
@@ -485,14 +486,20 @@ async fn main() {
         "machine", "raw POST ceiling, pooled client"
     );
 
+    // BENCH_STORES=sqlite or =postgres runs one of them (both by default).
+    let stores = std::env::var("BENCH_STORES").unwrap_or("sqlite,postgres".into());
     let dir = tempfile::tempdir().unwrap();
-    run_store(
-        "SQLite",
-        &Backend::Sqlite(dir.path().to_path_buf()),
-        ceiling,
-    )
-    .await;
-
+    if stores.contains("sqlite") {
+        run_store(
+            "SQLite",
+            &Backend::Sqlite(dir.path().to_path_buf()),
+            ceiling,
+        )
+        .await;
+    }
+    if !stores.contains("postgres") {
+        return;
+    }
     let admin = std::env::var("HOOKCAST_BENCH_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let prefix = format!(

@@ -10,10 +10,11 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
+use crate::delivery::dispatcher::DispatchHandle;
 use crate::domain::event::Event;
-use crate::store::{Accepted, Store, StoreError};
+use crate::store::{Accepted, HandOff, Store, StoreError};
 
 pub const MAX_EVENTS_PER_COMMIT: usize = 2000;
 
@@ -27,15 +28,24 @@ pub struct IngestQueue {
     jobs: mpsc::Sender<Job>,
 }
 
+/// Where committed deliveries go: straight to this node's dispatcher while it has
+/// room, otherwise to the queue (and `wake` tells the claim loop).
+#[derive(Clone)]
+pub struct Committer {
+    pub store: Arc<dyn Store>,
+    pub dispatch: Option<DispatchHandle>,
+    pub wake: Arc<Notify>,
+}
+
 impl IngestQueue {
     /// Starts `committers` committer tasks; they end when every queue handle is
     /// dropped. One suits SQLite (a single writer); PostgreSQL commits several
     /// transactions at once.
-    pub fn start(store: Arc<dyn Store>, committers: usize) -> IngestQueue {
+    pub fn start(committer: Committer, committers: usize) -> IngestQueue {
         let (jobs, receiver) = mpsc::channel(4096);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..committers.max(1) {
-            tokio::spawn(commit_loop(store.clone(), receiver.clone()));
+            tokio::spawn(commit_loop(committer.clone(), receiver.clone()));
         }
         IngestQueue { jobs }
     }
@@ -53,7 +63,37 @@ impl IngestQueue {
     }
 }
 
-async fn commit_loop(store: Arc<dyn Store>, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+impl Committer {
+    /// One transaction; then the handed-over deliveries start.
+    async fn commit(&self, events: &[Event]) -> Result<Vec<Accepted>, StoreError> {
+        let now = Utc::now();
+        let mut reservation = self.dispatch.as_ref().and_then(DispatchHandle::reserve);
+        let hand_off = match (&self.dispatch, reservation.as_mut()) {
+            (Some(dispatch), Some(slots)) => Some(HandOff {
+                owner: dispatch.owner(),
+                lease_until: dispatch.lease_until(now),
+                slots,
+            }),
+            _ => None,
+        };
+        // On failure the reservation is dropped, giving its slots back.
+        let inserted = self
+            .store
+            .insert_events_handing_off(events, now, hand_off)
+            .await?;
+        if let (Some(dispatch), Some(reservation)) = (&self.dispatch, reservation) {
+            dispatch.start(reservation, inserted.claimed);
+            if inserted.queued > 0 {
+                dispatch.queued();
+            }
+        } else if inserted.queued > 0 {
+            self.wake.notify_one();
+        }
+        Ok(inserted.accepted)
+    }
+}
+
+async fn commit_loop(committer: Committer, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
     loop {
         // Gather a group while holding the queue, commit it after letting go.
         let mut group = {
@@ -76,7 +116,7 @@ async fn commit_loop(store: Arc<dyn Store>, jobs: Arc<Mutex<mpsc::Receiver<Job>>
         };
         if group.len() == 1 {
             let job = group.pop().expect("one job");
-            let result = store.insert_events(&job.events, Utc::now()).await;
+            let result = committer.commit(&job.events).await;
             let _ = job.reply.send(result);
             continue;
         }
@@ -84,7 +124,7 @@ async fn commit_loop(store: Arc<dyn Store>, jobs: Arc<Mutex<mpsc::Receiver<Job>>
             .iter()
             .flat_map(|job| job.events.iter().cloned())
             .collect();
-        match store.insert_events(&all, Utc::now()).await {
+        match committer.commit(&all).await {
             Ok(mut accepted) => {
                 for job in group {
                     let rest = accepted.split_off(job.events.len());
@@ -93,7 +133,7 @@ async fn commit_loop(store: Arc<dyn Store>, jobs: Arc<Mutex<mpsc::Receiver<Job>>
             }
             Err(_) => {
                 for job in group {
-                    let result = store.insert_events(&job.events, Utc::now()).await;
+                    let result = committer.commit(&job.events).await;
                     let _ = job.reply.send(result);
                 }
             }

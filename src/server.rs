@@ -16,7 +16,7 @@ use crate::delivery::dispatcher::Dispatcher;
 use crate::delivery::sender::Sender;
 use crate::domain::catalog::Catalog;
 use crate::fs_util::create_private_dir;
-use crate::ingest::IngestQueue;
+use crate::ingest::{Committer, IngestQueue};
 use crate::retention;
 use crate::store::{self, Sealer};
 
@@ -86,11 +86,17 @@ pub async fn run(
         store: store.clone(),
         admin_token: Arc::new(token.secret().clone()),
         catalog: Catalog::builtin(),
-        wake,
+        wake: wake.clone(),
         sender,
         delivery: Arc::new(settings.delivery.clone()),
         ingest: IngestQueue::start(
-            store.clone(),
+            Committer {
+                store: store.clone(),
+                // Only a node that delivers takes new deliveries straight to its
+                // dispatcher.
+                dispatch: settings.role.delivers().then(|| dispatcher.handle()),
+                wake: wake.clone(),
+            },
             if store::is_postgres(&settings.database_url) {
                 4
             } else {

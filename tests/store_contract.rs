@@ -14,14 +14,15 @@ use hookcast::domain::choices::{DisabledReason, Format, Language, WebhookKind};
 use hookcast::domain::delivery::{Attempt, DeliveryStatus, LoggedRequest};
 use hookcast::domain::event::{Event, EventInput};
 use hookcast::domain::ids::AttemptId;
+use hookcast::domain::ids::WebhookId;
 use hookcast::domain::secret::Secret;
 use hookcast::domain::target_url::TargetUrl;
 use hookcast::domain::validation::FieldErrors;
 use hookcast::domain::webhook::{EventTypeSet, Webhook, WebhookSpec};
 use hookcast::domain::webhook_name::WebhookName;
 use hookcast::store::{
-    AttemptRecord, ClaimRequest, ClaimedDelivery, DeliveryFilter, PgStore, Sealer, SqliteStore,
-    Store, StoreError, WebhookHealth,
+    AttemptRecord, ClaimRequest, ClaimedDelivery, DeliveryFilter, HandOff, PgStore, Sealer, Slots,
+    SqliteStore, Store, StoreError, WebhookHealth,
 };
 use serde_json::json;
 
@@ -68,6 +69,7 @@ contract!(
     failing_past_the_window_disables_once,
     retry_replay_and_the_log,
     retention_deletes_old_succeeded_deliveries_in_batches,
+    handed_off_deliveries_are_stored_claimed_and_the_rest_queued,
 );
 
 fn webhook(name: &str, code: &str, auth: AuthConfig) -> Webhook {
@@ -604,4 +606,87 @@ async fn retention_deletes_old_succeeded_deliveries_in_batches(store: Arc<dyn St
     let left = store.list_deliveries(&all).await.unwrap();
     assert_eq!(left.len(), 1, "the failed one stays");
     assert_eq!(left[0].status, DeliveryStatus::Failed);
+}
+
+/// Room for `left` deliveries, whatever the webhook.
+struct Room {
+    left: usize,
+    taken: Vec<WebhookId>,
+}
+
+impl Slots for Room {
+    fn try_take(&mut self, webhook: &WebhookId) -> bool {
+        if self.left == 0 {
+            return false;
+        }
+        self.left -= 1;
+        self.taken.push(webhook.clone());
+        true
+    }
+}
+
+async fn handed_off_deliveries_are_stored_claimed_and_the_rest_queued(store: Arc<dyn Store>) {
+    let target = webhook("w", "dr.host.disconnected", AuthConfig::None);
+    store.insert_webhook(&target).await.unwrap();
+    let mut room = Room {
+        left: 2,
+        taken: Vec::new(),
+    };
+    let sent = events(3, None);
+    let lease_until = Utc::now() + chrono::Duration::milliseconds(300);
+    let inserted = store
+        .insert_events_handing_off(
+            &sent,
+            Utc::now(),
+            Some(HandOff {
+                owner: "node-a",
+                lease_until,
+                slots: &mut room,
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(inserted.accepted.len(), 3);
+    assert_eq!(room.taken, vec![target.id.clone(), target.id.clone()]);
+    assert_eq!(inserted.claimed.len(), 2, "one per slot taken");
+    assert_eq!(inserted.queued, 1, "no room for the third");
+    for (handed, event) in inserted.claimed.iter().zip(&sent) {
+        assert_eq!(handed.event.id, event.id);
+        assert_eq!(handed.delivery.event_id, event.id);
+        assert_eq!(handed.webhook.id, target.id);
+        assert_eq!(handed.webhook.spec.url, target.spec.url);
+        assert_eq!(handed.delivery.attempts, 0);
+    }
+
+    // Only the queued one is claimable while the lease holds…
+    let queued = store
+        .claim_due(&claim("node-b", Duration::from_secs(60), 10))
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].event.id, sent[2].id);
+
+    // …and the owner records its handed-off attempts like claimed ones.
+    let done = record(
+        &inserted.claimed[0],
+        Some("node-a"),
+        DeliveryStatus::Succeeded,
+        WebhookHealth::Healthy,
+    );
+    store.record_attempts(&[done], Utc::now()).await.unwrap();
+    let (delivery, _) = store
+        .get_delivery(&inserted.claimed[0].delivery.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(delivery.status, DeliveryStatus::Succeeded);
+
+    // If the owner dies, an unfinished hand-off is due again when its lease ends.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let taken_over = store
+        .claim_due(&claim("node-b", Duration::from_secs(60), 10))
+        .await
+        .unwrap();
+    assert_eq!(taken_over.len(), 1);
+    assert_eq!(taken_over[0].delivery.id, inserted.claimed[1].delivery.id);
 }

@@ -46,7 +46,6 @@ pub async fn publish(
         .into_event(state.catalog, now, "")
         .map_err(ApiError::Validation)?;
     let accepted = state.ingest.submit(vec![event]).await?;
-    state.wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(accepted_view(&accepted[0]))))
 }
 
@@ -74,7 +73,6 @@ pub async fn publish_batch(
         return Err(ApiError::Validation(errors));
     }
     let accepted = state.ingest.submit(events).await?;
-    state.wake.notify_one();
     let items: Vec<Value> = accepted.iter().map(accepted_view).collect();
     Ok((StatusCode::ACCEPTED, Json(json!({ "items": items }))))
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,7 +21,7 @@ use super::system_events::webhook_disabled_event;
 use crate::config::DeliverySettings;
 use crate::domain::catalog::Catalog;
 use crate::domain::ids::WebhookId;
-use crate::store::{AttemptRecord, ClaimRequest, ClaimedDelivery, Store};
+use crate::store::{AttemptRecord, ClaimRequest, ClaimedDelivery, Slots, Store};
 
 /// Extra lease time beyond an attempt's deadline, for recording its result.
 const LEASE_MARGIN: Duration = Duration::from_secs(10);
@@ -33,14 +33,25 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 const RECORD_BATCH: usize = 512;
 
 pub struct Dispatcher {
+    core: Arc<Core>,
+    results: mpsc::UnboundedReceiver<AttemptRecord>,
+}
+
+/// What the claim loop and the ingest hand-offs share.
+struct Core {
     store: Arc<dyn Store>,
     sender: Arc<Sender>,
     settings: DeliverySettings,
     catalog: &'static Catalog,
-    /// Notified by the API after it commits new deliveries, and by finished attempts.
+    /// Notified by the API after it commits due deliveries, and by finished attempts
+    /// while work waits for room.
     wake: Arc<Notify>,
     /// Names this process's claims.
     owner: String,
+    slots: Mutex<InFlight>,
+    attempts: TaskTracker,
+    /// Taken away at shutdown, so the recorder ends once the last attempt is in.
+    results: Mutex<Option<mpsc::UnboundedSender<AttemptRecord>>>,
 }
 
 /// Attempts in flight, per webhook and in total.
@@ -48,6 +59,112 @@ pub struct Dispatcher {
 struct InFlight {
     total: usize,
     per_webhook: HashMap<WebhookId, usize>,
+    /// Shutting down: no more hand-offs.
+    closed: bool,
+    /// Due work may be waiting for room, so a freed slot should wake the claim loop.
+    backlog: bool,
+}
+
+impl InFlight {
+    fn take(&mut self, webhook: &WebhookId, settings: &DeliverySettings) -> bool {
+        let busy = self.per_webhook.get(webhook).copied().unwrap_or(0);
+        if self.closed
+            || self.total >= settings.max_in_flight
+            || busy >= settings.max_in_flight_per_webhook
+        {
+            return false;
+        }
+        self.total += 1;
+        *self.per_webhook.entry(webhook.clone()).or_default() += 1;
+        true
+    }
+
+    fn give_back(&mut self, webhook: &WebhookId) {
+        self.total -= 1;
+        if let Some(count) = self.per_webhook.get_mut(webhook) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_webhook.remove(webhook);
+            }
+        }
+    }
+}
+
+/// Lets the ingest path hand new deliveries straight to this node's dispatcher.
+#[derive(Clone)]
+pub struct DispatchHandle {
+    core: Arc<Core>,
+}
+
+/// Slots taken for deliveries being stored; given back unless they are started.
+pub struct Reservation {
+    core: Arc<Core>,
+    taken: Vec<WebhookId>,
+}
+
+impl Slots for Reservation {
+    fn try_take(&mut self, webhook: &WebhookId) -> bool {
+        let taken = self
+            .core
+            .slots
+            .lock()
+            .expect("in-flight lock")
+            .take(webhook, &self.core.settings);
+        if taken {
+            self.taken.push(webhook.clone());
+        }
+        taken
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.taken.is_empty() {
+            return;
+        }
+        let mut slots = self.core.slots.lock().expect("in-flight lock");
+        for webhook in self.taken.drain(..) {
+            slots.give_back(&webhook);
+        }
+    }
+}
+
+impl DispatchHandle {
+    /// Room for deliveries about to be stored, or `None` once shutting down.
+    pub fn reserve(&self) -> Option<Reservation> {
+        if self.core.slots.lock().expect("in-flight lock").closed {
+            return None;
+        }
+        Some(Reservation {
+            core: self.core.clone(),
+            taken: Vec::new(),
+        })
+    }
+
+    /// The claim deliveries handed over are stored under.
+    pub fn owner(&self) -> &str {
+        &self.core.owner
+    }
+
+    pub fn lease_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + self.core.lease()
+    }
+
+    /// Starts the attempts of deliveries stored claimed with `reservation`'s slots.
+    pub fn start(&self, mut reservation: Reservation, claimed: Vec<ClaimedDelivery>) {
+        debug_assert_eq!(reservation.taken.len(), claimed.len());
+        // The slots now belong to the attempts, which give them back when done.
+        reservation.taken.clear();
+        for delivery in claimed {
+            self.core.launch(delivery);
+        }
+    }
+
+    /// Deliveries were stored due, for the claim loop.
+    pub fn queued(&self) {
+        self.core.slots.lock().expect("in-flight lock").backlog = true;
+        self.core.wake.notify_one();
+    }
 }
 
 impl Dispatcher {
@@ -58,79 +175,79 @@ impl Dispatcher {
         catalog: &'static Catalog,
         wake: Arc<Notify>,
     ) -> Dispatcher {
-        Dispatcher {
+        let (results, receiver) = mpsc::unbounded_channel::<AttemptRecord>();
+        let core = Core {
             store,
             sender,
             settings,
             catalog,
             wake,
             owner: format!("node-{}", ulid::Ulid::generate().to_string().to_lowercase()),
+            slots: Mutex::new(InFlight {
+                // Whatever a previous process left due is waiting.
+                backlog: true,
+                ..InFlight::default()
+            }),
+            attempts: TaskTracker::new(),
+            results: Mutex::new(Some(results)),
+        };
+        Dispatcher {
+            core: Arc::new(core),
+            results: receiver,
+        }
+    }
+
+    pub fn handle(&self) -> DispatchHandle {
+        DispatchHandle {
+            core: self.core.clone(),
         }
     }
 
     /// Runs until `shutdown`; then stops claiming, waits (bounded) for attempts in
     /// flight, records their results and releases whatever is left unfinished.
     pub async fn run(self, shutdown: CancellationToken) {
-        let this = Arc::new(self);
-        let in_flight = Arc::new(Mutex::new(InFlight::default()));
-        let attempts = TaskTracker::new();
-        let (results, receiver) = mpsc::unbounded_channel::<AttemptRecord>();
-        let recorder = tokio::spawn(this.clone().record_results(receiver));
+        let Dispatcher { core, results } = self;
+        let recorder = tokio::spawn(core.clone().record_results(results));
 
         while !shutdown.is_cancelled() {
             // Claim in batches: while most slots are busy, wait for a quarter of them
             // to free up instead of claiming one or two at a time (each claim is a
             // write to the database).
             let (busy, free) = {
-                let slots = in_flight.lock().expect("in-flight lock");
+                let slots = core.slots.lock().expect("in-flight lock");
                 (
                     slots.total,
-                    this.settings.max_in_flight.saturating_sub(slots.total),
+                    core.settings.max_in_flight.saturating_sub(slots.total),
                 )
             };
-            if busy > 0 && free < this.settings.max_in_flight.div_ceil(4) {
+            if busy > 0 && free < core.settings.max_in_flight.div_ceil(4) {
                 tokio::select! {
-                    () = this.wake.notified() => {}
+                    () = core.wake.notified() => {}
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}
                     () = shutdown.cancelled() => {}
                 }
                 continue;
             }
-            let claimed = this.claim(&in_flight).await;
+            let claimed = core.claim().await;
             let claimed_any = !claimed.is_empty();
             for delivery in claimed {
-                let this = this.clone();
-                let in_flight = in_flight.clone();
-                let results = results.clone();
-                attempts.spawn(async move {
-                    let webhook_id = delivery.webhook.id.clone();
-                    let record = this.attempt(delivery).await;
-                    let _ = results.send(record);
-                    let mut slots = in_flight.lock().expect("in-flight lock");
-                    slots.total -= 1;
-                    if let Some(count) = slots.per_webhook.get_mut(&webhook_id) {
-                        *count -= 1;
-                        if *count == 0 {
-                            slots.per_webhook.remove(&webhook_id);
-                        }
-                    }
-                    drop(slots);
-                    this.wake.notify_one();
-                });
+                core.launch(delivery);
             }
             if claimed_any {
                 continue; // there may be more due right now
             }
-            let pause = this.pause_until_next_due().await;
+            let pause = core.pause_until_next_due().await;
             tokio::select! {
-                () = this.wake.notified() => {}
+                () = core.wake.notified() => {}
                 () = tokio::time::sleep(pause) => {}
                 () = shutdown.cancelled() => {}
             }
         }
 
-        attempts.close();
-        if tokio::time::timeout(SHUTDOWN_GRACE, attempts.wait())
+        core.slots.lock().expect("in-flight lock").closed = true;
+        core.results.lock().expect("results lock").take();
+        core.attempts.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, core.attempts.wait())
             .await
             .is_err()
         {
@@ -138,11 +255,10 @@ impl Dispatcher {
                 "attempts still in flight after the shutdown grace period; they will be retried"
             );
         }
-        drop(results);
         let _ = recorder.await;
-        match this
+        match core
             .store
-            .release_claims(Some(&this.owner), Utc::now())
+            .release_claims(Some(&core.owner), Utc::now())
             .await
         {
             Ok(0) => {}
@@ -152,12 +268,44 @@ impl Dispatcher {
             }
         }
     }
+}
+
+impl Core {
+    /// Runs one claimed delivery's attempt; its slot is already counted.
+    fn launch(self: &Arc<Self>, delivery: ClaimedDelivery) {
+        let results = self.results.lock().expect("results lock").clone();
+        let Some(results) = results else {
+            // Stopped: the delivery stays claimed and is released with the rest.
+            self.slots
+                .lock()
+                .expect("in-flight lock")
+                .give_back(&delivery.webhook.id);
+            return;
+        };
+        let core = self.clone();
+        self.attempts.spawn(async move {
+            let webhook_id = delivery.webhook.id.clone();
+            let record = core.attempt(delivery).await;
+            let _ = results.send(record);
+            let mut slots = core.slots.lock().expect("in-flight lock");
+            slots.give_back(&webhook_id);
+            let backlog = slots.backlog;
+            drop(slots);
+            if backlog {
+                core.wake.notify_one();
+            }
+        });
+    }
+
+    fn lease(&self) -> Duration {
+        self.longest_deadline() + LEASE_MARGIN
+    }
 
     /// Claims as much due work as there is room for.
-    async fn claim(&self, in_flight: &Mutex<InFlight>) -> Vec<ClaimedDelivery> {
+    async fn claim(&self) -> Vec<ClaimedDelivery> {
         let per_webhook = self.settings.max_in_flight_per_webhook;
         let (free, webhook_room) = {
-            let slots = in_flight.lock().expect("in-flight lock");
+            let slots = self.slots.lock().expect("in-flight lock");
             let room = slots
                 .per_webhook
                 .iter()
@@ -171,18 +319,19 @@ impl Dispatcher {
         if free == 0 {
             return Vec::new();
         }
-        let lease = self.longest_deadline() + LEASE_MARGIN;
+        // Some webhook's due deliveries may be left behind for lack of room.
+        let crowded = webhook_room.iter().any(|(_, room)| *room == 0);
         let request = ClaimRequest {
             now: Utc::now(),
             limit: free,
             owner: self.owner.clone(),
-            lease,
+            lease: self.lease(),
             per_webhook,
             webhook_room,
         };
         match self.store.claim_due(&request).await {
             Ok(claimed) => {
-                let mut slots = in_flight.lock().expect("in-flight lock");
+                let mut slots = self.slots.lock().expect("in-flight lock");
                 for delivery in &claimed {
                     slots.total += 1;
                     *slots
@@ -190,6 +339,7 @@ impl Dispatcher {
                         .entry(delivery.webhook.id.clone())
                         .or_default() += 1;
                 }
+                slots.backlog = crowded || claimed.len() == free;
                 claimed
             }
             Err(error) => {
@@ -282,9 +432,12 @@ impl Dispatcher {
         let mut batch = Vec::with_capacity(RECORD_BATCH);
         while receiver.recv_many(&mut batch, RECORD_BATCH).await > 0 {
             let mut delay = Duration::from_millis(100);
+            // Retries change when the claim loop should look next.
+            let mut rescheduled = batch.iter().any(|r| r.next_attempt_at.is_some());
             loop {
                 match self.store.record_attempts(&batch, Utc::now()).await {
                     Ok(disabled) => {
+                        rescheduled |= !disabled.is_empty();
                         for webhook in disabled {
                             tracing::warn!(webhook_id = %webhook.id, reason = webhook.reason.as_str(), "webhook disabled automatically");
                             let event = webhook_disabled_event(&webhook);
@@ -308,7 +461,9 @@ impl Dispatcher {
                 }
             }
             batch.clear();
-            self.wake.notify_one();
+            if rescheduled {
+                self.wake.notify_one();
+            }
         }
     }
 }

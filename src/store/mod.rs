@@ -7,12 +7,14 @@
 
 mod delivery_codec;
 mod event_codec;
+mod fan_out;
 mod postgres;
 mod row_readers;
 mod sealing;
 mod sqlite;
 mod webhook_codec;
 
+pub use fan_out::{HandOff, Inserted, Slots};
 pub use postgres::{PgStore, migrator as postgres_migrator};
 pub use sealing::{SealError, Sealer};
 pub use sqlite::SqliteStore;
@@ -189,14 +191,28 @@ pub trait Store: Send + Sync + 'static {
     /// True when a webhook was deleted (with its deliveries).
     async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError>;
 
-    /// Stores events and one due delivery per enabled webhook subscribed to each
-    /// type, all in one transaction. A repeated idempotency key stores nothing and
-    /// answers with the first event.
+    /// Stores events and one delivery per enabled webhook subscribed to each type,
+    /// all in one transaction. A repeated idempotency key stores nothing and answers
+    /// with the first event. Deliveries `hand_off` has room for are stored claimed by
+    /// its owner and returned, to be attempted at once; the others are due now.
+    async fn insert_events_handing_off(
+        &self,
+        events: &[Event],
+        now: DateTime<Utc>,
+        hand_off: Option<HandOff<'_>>,
+    ) -> Result<Inserted, StoreError>;
+
+    /// [`Store::insert_events_handing_off`] without a hand-off: every delivery is due now.
     async fn insert_events(
         &self,
         events: &[Event],
         now: DateTime<Utc>,
-    ) -> Result<Vec<Accepted>, StoreError>;
+    ) -> Result<Vec<Accepted>, StoreError> {
+        Ok(self
+            .insert_events_handing_off(events, now, None)
+            .await?
+            .accepted)
+    }
 
     async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError>;
 

@@ -2,28 +2,32 @@
 //! and reads.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::rows::read_event;
 use super::{PgStore, WORK_CHANNEL};
 use crate::domain::event::Event;
-use crate::domain::ids::{DeliveryId, EventId};
+use crate::domain::ids::EventId;
+use crate::domain::webhook::Webhook;
 use crate::store::event_codec;
-use crate::store::{Accepted, EventFilter, StoreError};
+use crate::store::fan_out::FanOut;
+use crate::store::{Accepted, EventFilter, HandOff, Inserted, StoreError};
 
 impl PgStore {
     pub(super) async fn insert_events(
         &self,
         events: &[Event],
         now: DateTime<Utc>,
-    ) -> Result<Vec<Accepted>, StoreError> {
-        let now_ms = now.timestamp_millis();
+        hand_off: Option<HandOff<'_>>,
+    ) -> Result<Inserted, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut subscribers: HashMap<String, Vec<String>> = HashMap::new();
+        let mut subscribers: HashMap<String, Vec<Arc<Webhook>>> = HashMap::new();
         let mut accepted = Vec::with_capacity(events.len());
-        let mut created = 0;
+        let mut plain: Vec<&Event> = Vec::new();
+        let mut fan_out = FanOut::new(now, hand_off);
         for event in events {
             if let Some(key) = &event.idempotency_key {
                 // Another node may insert the same key at the same moment: the unique
@@ -48,44 +52,63 @@ impl PgStore {
                     continue;
                 }
             } else {
-                insert_event_row(&mut tx, event, false).await?;
+                plain.push(event);
             }
             let code = event.event_type.as_str();
             if !subscribers.contains_key(code) {
-                let ids: Vec<String> = sqlx::query_scalar(
-                    "SELECT w.id FROM webhook_event_types t JOIN webhooks w ON w.id = t.webhook_id \
-                     WHERE t.event_type = $1 AND w.enabled ORDER BY w.id",
-                )
-                .bind(code)
-                .fetch_all(&mut *tx)
-                .await?;
-                subscribers.insert(code.to_string(), ids);
-            }
-            let webhook_ids = &subscribers[code];
-            if !webhook_ids.is_empty() {
-                let ids: Vec<String> = webhook_ids
-                    .iter()
-                    .map(|_| DeliveryId::generate().to_string())
-                    .collect();
-                sqlx::query(
-                    "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, created_at, updated_at) \
-                     SELECT d, $2, w, 'pending', 0, $3, $3, $3 FROM unnest($1::text[], $4::text[]) AS t(d, w)",
-                )
-                .bind(&ids)
-                .bind(event.id.as_str())
-                .bind(now_ms)
-                .bind(webhook_ids)
-                .execute(&mut *tx)
-                .await?;
-                created += ids.len();
+                let found = self.subscribers(&mut tx, code).await?;
+                subscribers.insert(code.to_string(), found);
             }
             accepted.push(Accepted {
                 event_id: event.id.clone(),
-                deliveries: webhook_ids.len() as u32,
+                deliveries: fan_out.add(event, &subscribers[code]),
                 duplicate: false,
             });
         }
-        if created > 0 {
+        // Multi-row inserts rather than one statement (one round trip) per row.
+        for chunk in plain.chunks(500) {
+            let mut insert = QueryBuilder::<Postgres>::new(
+                "INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, received_at, \
+                 attributes, idempotency_key) ",
+            );
+            insert.push_values(chunk, |mut values, event| {
+                let row = event_codec::encode(event);
+                values
+                    .push_bind(row.id)
+                    .push_bind(row.event_type)
+                    .push_bind(row.kind)
+                    .push_bind(row.severity)
+                    .push_bind(row.outcome)
+                    .push_bind(row.source)
+                    .push_bind(row.occurred_at)
+                    .push_bind(row.received_at)
+                    .push_bind(row.attributes)
+                    .push_bind(row.idempotency_key);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        let now_ms = now.timestamp_millis();
+        for chunk in fan_out.rows.chunks(1000) {
+            let mut insert = QueryBuilder::<Postgres>::new(
+                "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, \
+                 lease_owner, lease_until, created_at, updated_at) ",
+            );
+            insert.push_values(chunk, |mut values, row| {
+                values
+                    .push_bind(row.id.as_str())
+                    .push_bind(row.event_id.as_str())
+                    .push_bind(row.webhook_id.as_str())
+                    .push_bind("pending")
+                    .push_bind(0_i64)
+                    .push_bind(row.next_attempt_at)
+                    .push_bind(row.lease_owner.as_deref())
+                    .push_bind(row.lease_until)
+                    .push_bind(now_ms)
+                    .push_bind(now_ms);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        if fan_out.queued > 0 {
             // Delivered to listening nodes when (and only if) the transaction commits.
             sqlx::query("SELECT pg_notify($1, '')")
                 .bind(WORK_CHANNEL)
@@ -93,7 +116,30 @@ impl PgStore {
                 .await?;
         }
         tx.commit().await?;
-        Ok(accepted)
+        Ok(fan_out.finish(accepted))
+    }
+
+    /// The enabled webhooks subscribed to `code`, in id order.
+    async fn subscribers(
+        &self,
+        conn: &mut PgConnection,
+        code: &str,
+    ) -> Result<Vec<Arc<Webhook>>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT w.id FROM webhook_event_types t JOIN webhooks w ON w.id = t.webhook_id \
+             WHERE t.event_type = $1 AND w.enabled ORDER BY w.id",
+        )
+        .bind(code)
+        .fetch_all(&mut *conn)
+        .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut webhooks = self.webhooks_by_ids(conn, &ids).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| webhooks.remove(id).map(Arc::new))
+            .collect())
     }
 
     pub(super) async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {

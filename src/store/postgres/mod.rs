@@ -25,8 +25,8 @@ use sqlx::{Executor, SqlSafeStr};
 use tokio::sync::Notify;
 
 use super::{
-    Accepted, AttemptRecord, AttemptSummary, ClaimRequest, ClaimedDelivery, DeliveryFilter,
-    DisabledWebhook, EventFilter, Sealer, Store, StoreError,
+    AttemptRecord, AttemptSummary, ClaimRequest, ClaimedDelivery, DeliveryFilter, DisabledWebhook,
+    EventFilter, HandOff, Inserted, Sealer, Store, StoreError,
 };
 use crate::domain::delivery::{Attempt, Delivery};
 use crate::domain::event::Event;
@@ -132,12 +132,13 @@ impl Store for PgStore {
         PgStore::delete_webhook(self, id).await
     }
 
-    async fn insert_events(
+    async fn insert_events_handing_off(
         &self,
         events: &[Event],
         now: DateTime<Utc>,
-    ) -> Result<Vec<Accepted>, StoreError> {
-        PgStore::insert_events(self, events, now).await
+        hand_off: Option<HandOff<'_>>,
+    ) -> Result<Inserted, StoreError> {
+        PgStore::insert_events(self, events, now, hand_off).await
     }
 
     async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {

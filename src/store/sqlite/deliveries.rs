@@ -1,7 +1,7 @@
 //! The delivery queue in SQLite: claim, record, release, and the delivery log.
 
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
 use super::events::insert_event_row;
@@ -37,6 +37,7 @@ impl SqliteStore {
         // Due deliveries in due order, skipping webhooks with no room; then at most
         // `room` (or `per_webhook`) of each webhook. A claimed delivery's due time
         // becomes its lease's end: it is due again only if the claim is never finished.
+        let turn = self.write_turn.lock().await;
         let claimed = sqlx::query(
             "WITH room(webhook_id, room) AS (SELECT key, value FROM json_each(?1)), \
              due AS (SELECT id, webhook_id, next_attempt_at FROM deliveries \
@@ -59,6 +60,7 @@ impl SqliteStore {
         .bind(&request.owner)
         .fetch_all(&self.pool)
         .await?;
+        drop(turn);
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
@@ -202,6 +204,7 @@ impl SqliteStore {
         owner: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
+        let _turn = self.write_turn.lock().await;
         let released = sqlx::query(
             "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, \
              next_attempt_at = CASE WHEN (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id) = 1 \
@@ -395,6 +398,7 @@ impl SqliteStore {
             "UPDATE deliveries SET status = 'pending', updated_at = ?, next_attempt_at = {DUE_UNLESS_DISABLED} \
              WHERE webhook_id = ? AND status = 'failed' AND created_at >= ? AND created_at <= ?"
         );
+        let _turn = self.write_turn.lock().await;
         let replayed = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now.timestamp_millis())
             .bind(now.timestamp_millis())
@@ -410,7 +414,7 @@ impl SqliteStore {
 /// Disables an enabled webhook (when `failing_before` is given: only if it has been
 /// failing since before then) and parks its waiting deliveries.
 async fn disable(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    conn: &mut SqliteConnection,
     id: &str,
     reason: DisabledReason,
     failing_before: Option<i64>,
@@ -425,7 +429,7 @@ async fn disable(
     .bind(now_ms)
     .bind(id)
     .bind(failing_before)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
     sqlx::query(
@@ -433,7 +437,7 @@ async fn disable(
          AND status IN ('pending', 'retrying') AND lease_owner IS NULL",
     )
     .bind(id)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     let failing_since: Option<i64> = row.try_get("failing_since")?;
     Ok(Some(DisabledWebhook {

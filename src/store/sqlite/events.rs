@@ -1,29 +1,32 @@
 //! Events in SQLite: ingest (event + deliveries in one transaction) and reads.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::{SqliteStore, json_list};
 use crate::domain::event::Event;
-use crate::domain::ids::{DeliveryId, EventId};
+use crate::domain::ids::EventId;
+use crate::domain::webhook::Webhook;
 use crate::store::event_codec;
-use crate::store::{Accepted, EventFilter, StoreError};
+use crate::store::fan_out::FanOut;
+use crate::store::{Accepted, EventFilter, HandOff, Inserted, StoreError};
 
 impl SqliteStore {
     pub(super) async fn insert_events(
         &self,
         events: &[Event],
         now: DateTime<Utc>,
-    ) -> Result<Vec<Accepted>, StoreError> {
-        let now_ms = now.timestamp_millis();
+        hand_off: Option<HandOff<'_>>,
+    ) -> Result<Inserted, StoreError> {
         let mut tx = self.begin_write().await?;
         // Subscribers of each type, looked up once per batch.
-        let mut subscribers: HashMap<String, Vec<String>> = HashMap::new();
+        let mut subscribers: HashMap<String, Vec<Arc<Webhook>>> = HashMap::new();
         let mut accepted = Vec::with_capacity(events.len());
         let mut plain: Vec<&Event> = Vec::new();
-        let mut deliveries: Vec<(String, String, String)> = Vec::new();
+        let mut fan_out = FanOut::new(now, hand_off);
         for event in events {
             if let Some(key) = &event.idempotency_key
                 && let Some(first) = sqlx::query("SELECT id FROM events WHERE idempotency_key = ?")
@@ -53,26 +56,12 @@ impl SqliteStore {
             }
             let code = event.event_type.as_str();
             if !subscribers.contains_key(code) {
-                let ids: Vec<String> = sqlx::query_scalar(
-                    "SELECT w.id FROM webhook_event_types t JOIN webhooks w ON w.id = t.webhook_id \
-                     WHERE t.event_type = ? AND w.enabled = 1 ORDER BY w.id",
-                )
-                .bind(code)
-                .fetch_all(&mut *tx)
-                .await?;
-                subscribers.insert(code.to_string(), ids);
-            }
-            let webhook_ids = &subscribers[code];
-            for webhook_id in webhook_ids {
-                deliveries.push((
-                    DeliveryId::generate().to_string(),
-                    event.id.to_string(),
-                    webhook_id.clone(),
-                ));
+                let found = self.subscribers(&mut tx, code).await?;
+                subscribers.insert(code.to_string(), found);
             }
             accepted.push(Accepted {
                 event_id: event.id.clone(),
-                deliveries: webhook_ids.len() as u32,
+                deliveries: fan_out.add(event, &subscribers[code]),
                 duplicate: false,
             });
         }
@@ -99,26 +88,53 @@ impl SqliteStore {
             });
             insert.build().execute(&mut *tx).await?;
         }
-        for chunk in deliveries.chunks(500) {
+        let now_ms = now.timestamp_millis();
+        for chunk in fan_out.rows.chunks(300) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, \
-                 created_at, updated_at) ",
+                 lease_owner, lease_until, created_at, updated_at) ",
             );
-            insert.push_values(chunk, |mut values, (id, event_id, webhook_id)| {
+            insert.push_values(chunk, |mut values, row| {
                 values
-                    .push_bind(id.clone())
-                    .push_bind(event_id.clone())
-                    .push_bind(webhook_id.clone())
+                    .push_bind(row.id.as_str())
+                    .push_bind(row.event_id.as_str())
+                    .push_bind(row.webhook_id.as_str())
                     .push_bind("pending")
                     .push_bind(0_i64)
-                    .push_bind(now_ms)
+                    .push_bind(row.next_attempt_at)
+                    .push_bind(row.lease_owner.as_deref())
+                    .push_bind(row.lease_until)
                     .push_bind(now_ms)
                     .push_bind(now_ms);
             });
             insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(accepted)
+        Ok(fan_out.finish(accepted))
+    }
+
+    /// The enabled webhooks subscribed to `code`, in id order.
+    async fn subscribers(
+        &self,
+        conn: &mut SqliteConnection,
+        code: &str,
+    ) -> Result<Vec<Arc<Webhook>>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT w.id FROM webhook_event_types t JOIN webhooks w ON w.id = t.webhook_id \
+             WHERE t.event_type = ? AND w.enabled = 1 ORDER BY w.id",
+        )
+        .bind(code)
+        .fetch_all(&mut *conn)
+        .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut webhooks = self.webhooks_by_ids(conn, &id_refs).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| webhooks.remove(id).map(Arc::new))
+            .collect())
     }
 
     pub(super) async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {

@@ -6,6 +6,7 @@
 mod deliveries;
 mod events;
 mod webhooks;
+mod write_turn;
 
 mod rows {
     crate::store::row_readers::row_readers!(sqlx::sqlite::SqliteRow);
@@ -23,13 +24,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{SqlSafeStr, SqlitePool};
 
 use super::{
-    Accepted, AttemptRecord, AttemptSummary, ClaimRequest, ClaimedDelivery, DeliveryFilter,
-    DisabledWebhook, EventFilter, Sealer, Store, StoreError,
+    AttemptRecord, AttemptSummary, ClaimRequest, ClaimedDelivery, DeliveryFilter, DisabledWebhook,
+    EventFilter, HandOff, Inserted, Sealer, Store, StoreError,
 };
 use crate::domain::delivery::{Attempt, Delivery};
 use crate::domain::event::Event;
 use crate::domain::ids::{DeliveryId, EventId, WebhookId};
 use crate::domain::webhook::Webhook;
+use write_turn::WriteTx;
 
 /// The schema, embedded in the binary and applied on start.
 fn migrator() -> Migrator {
@@ -69,6 +71,8 @@ fn migrator() -> Migrator {
 pub struct SqliteStore {
     pool: SqlitePool,
     sealer: Arc<Sealer>,
+    /// Taken by every write (see [`write_turn`]).
+    write_turn: tokio::sync::Mutex<()>,
 }
 
 impl SqliteStore {
@@ -97,15 +101,21 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        let store = SqliteStore { pool, sealer };
+        let store = SqliteStore {
+            pool,
+            sealer,
+            write_turn: tokio::sync::Mutex::new(()),
+        };
         store.release_claims(None, Utc::now()).await?;
         Ok(store)
     }
 
-    /// A write transaction that takes the write lock at once, so two writers never
-    /// deadlock upgrading read locks.
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// A write transaction, in this process's turn; it takes SQLite's write lock at
+    /// once, so two writers never deadlock upgrading read locks.
+    async fn begin_write(&self) -> Result<WriteTx<'_>, StoreError> {
+        let turn = self.write_turn.lock().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx::new(tx, turn))
     }
 }
 
@@ -141,12 +151,13 @@ impl Store for SqliteStore {
         SqliteStore::delete_webhook(self, id).await
     }
 
-    async fn insert_events(
+    async fn insert_events_handing_off(
         &self,
         events: &[Event],
         now: DateTime<Utc>,
-    ) -> Result<Vec<Accepted>, StoreError> {
-        SqliteStore::insert_events(self, events, now).await
+        hand_off: Option<HandOff<'_>>,
+    ) -> Result<Inserted, StoreError> {
+        SqliteStore::insert_events(self, events, now, hand_off).await
     }
 
     async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {

@@ -42,19 +42,19 @@ impl SqliteStore {
     }
 
     async fn replace_event_types(
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        conn: &mut SqliteConnection,
         webhook: &Webhook,
     ) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM webhook_event_types WHERE webhook_id = ?")
             .bind(webhook.id.as_str())
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
         for (position, code) in webhook_codec::event_type_strings(webhook) {
             sqlx::query("INSERT INTO webhook_event_types (webhook_id, event_type, position) VALUES (?, ?, ?)")
                 .bind(webhook.id.as_str())
                 .bind(code)
                 .bind(position)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?;
         }
         Ok(())
@@ -98,7 +98,7 @@ impl SqliteStore {
 
     pub(super) async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
         let row = webhook_codec::encode(webhook, &self.sealer);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO webhooks (id, name, kind, url, language, auth_type, auth_sealed, format, enabled, \
              disabled_reason, headers, timeout_seconds, template_body, template_content_type, time_zone, \
@@ -132,7 +132,7 @@ impl SqliteStore {
 
     pub(super) async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
         let row = webhook_codec::encode(webhook, &self.sealer);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE webhooks SET name = ?, kind = ?, url = ?, language = ?, auth_type = ?, auth_sealed = ?, \
              format = ?, enabled = ?, disabled_reason = ?, headers = ?, timeout_seconds = ?, template_body = ?, \
@@ -212,6 +212,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError> {
+        let _turn = self.write_turn.lock().await;
         let deleted = sqlx::query("DELETE FROM webhooks WHERE id = ?")
             .bind(id.as_str())
             .execute(&self.pool)
