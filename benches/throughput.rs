@@ -7,7 +7,8 @@
 //! drain rate and peak RSS, and a healthy webhook's p99 beside a timing-out one.
 //! Scale it down with HOOKCAST_BENCH_SCALE=0.1 for a quick look; BENCH_IN_FLIGHT and
 //! BENCH_PER_WEBHOOK set the server's in-flight limits (default 256 and 128);
-//! BENCH_STORES=sqlite (or postgres) runs one store.
+//! BENCH_STORES=sqlite (or postgres) runs one store; BENCH_SERVER_LOG=<filter> shows
+//! the server's log.
 
 #[path = "../tests/common/receiver.rs"]
 #[allow(dead_code)]
@@ -32,6 +33,11 @@ fn scale(n: usize) -> usize {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
     ((n as f64 * factor) as usize).max(1)
+}
+
+/// The server's log filter; BENCH_SERVER_LOG sets it and shows the log on stderr.
+fn server_log() -> String {
+    std::env::var("BENCH_SERVER_LOG").unwrap_or("warn,hookcast::server=info".into())
 }
 
 struct Node {
@@ -61,7 +67,7 @@ impl Node {
                 std::env::var("BENCH_IN_FLIGHT").unwrap_or("256".into()),
             )
             .env("HOOKCAST_ROLE", role)
-            .env("HOOKCAST_LOG", "warn,hookcast::server=info")
+            .env("HOOKCAST_LOG", server_log())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -76,7 +82,14 @@ impl Node {
                 break rest.split_whitespace().next().unwrap().to_string();
             }
         };
-        std::thread::spawn(move || for _ in lines {});
+        let echo = std::env::var("BENCH_SERVER_LOG").is_ok();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if echo {
+                    eprintln!("{line}");
+                }
+            }
+        });
         Node {
             child,
             base: format!("http://{address}/api/v1"),
@@ -93,6 +106,24 @@ impl Node {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|kb| kb.parse::<f64>().ok())
             .map_or(0.0, |kb| kb / 1024.0)
+    }
+
+    /// CPU time (user + system) the server has used so far.
+    fn cpu_time(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which is in parentheses): utime is the 12th,
+        // stime the 13th, in clock ticks (100 per second on Linux).
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        let ticks: u64 = [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+            .sum();
+        Duration::from_millis(ticks * 10)
     }
 
     fn stop(mut self) {
@@ -321,6 +352,7 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
     let receiver = Receiver::start().await;
     add_webhook(&client, &node, "e2e", &receiver.url(), json!({})).await;
     let total = scale(50_000);
+    let cpu_before = node.cpu_time();
     let started = Instant::now();
     let (c, base) = (client.clone(), node.base.clone());
     saturate(total / 100, 4, move |n| {
@@ -340,11 +372,13 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
     .await;
     receiver.wait_for(total, Duration::from_secs(600)).await;
     let e2e = total as f64 / started.elapsed().as_secs_f64();
+    let cpu_per_delivery = (node.cpu_time() - cpu_before).as_secs_f64() / total as f64;
     row(
         "end to end, deliveries",
         format!(
-            "{e2e:>9.0} /s ({:.1} % of the ceiling)",
-            e2e / ceiling * 100.0
+            "{e2e:>9.0} /s ({:.1} % of the ceiling), server CPU {:.0} µs each",
+            e2e / ceiling * 100.0,
+            cpu_per_delivery * 1e6
         ),
     );
 

@@ -90,8 +90,10 @@ async fn every_accepted_event_is_delivered_after_kill_9() {
     let delivered: HashSet<String> = distinct.keys().cloned().collect();
     assert_eq!(delivered, accepted, "every accepted event is delivered");
     let duplicates = total - distinct.len();
-    // At-least-once: only the attempts in flight at the kill may be repeated.
-    assert!(duplicates <= 4, "{duplicates} duplicates");
+    // At-least-once: only attempts whose results were not yet committed may be
+    // repeated: at most the 4 in flight, 4 queued for the recorder and 4 in the batch
+    // being written.
+    assert!(duplicates <= 12, "{duplicates} duplicates");
     println!(
         "delivered {EVENTS} events, {before_restart} before the kill, {duplicates} duplicates"
     );

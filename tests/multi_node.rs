@@ -118,10 +118,10 @@ async fn three_nodes_deliver_everything_when_one_is_killed() {
     assert_eq!(delivered, accepted);
     let duplicates = total - per_event.len();
     println!("{EVENTS} events over 3 nodes, one killed: {duplicates} duplicates");
-    assert!(
-        duplicates * 100 < EVENTS,
-        "{duplicates} duplicates is 1 % or more"
-    );
+    // Only the killed node's attempts whose results were not yet committed may be
+    // repeated: at most its 4 in flight, 4 queued for its recorder and 4 in the batch
+    // being written.
+    assert!(duplicates <= 12, "{duplicates} duplicates");
     for node in nodes.into_iter().flatten() {
         node.terminate();
     }

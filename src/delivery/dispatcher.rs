@@ -5,7 +5,7 @@
 //! the next delivery is due. A slow receiver fills only its own per-webhook slots; the
 //! claim skips webhooks without room, so the others keep flowing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ use super::system_events::webhook_disabled_event;
 use crate::config::DeliverySettings;
 use crate::domain::catalog::Catalog;
 use crate::domain::ids::WebhookId;
+use crate::domain::webhook::Webhook;
 use crate::store::{AttemptRecord, ClaimRequest, ClaimedDelivery, Slots, Store};
 
 /// Extra lease time beyond an attempt's deadline, for recording its result.
@@ -34,7 +35,7 @@ const RECORD_BATCH: usize = 512;
 
 pub struct Dispatcher {
     core: Arc<Core>,
-    results: mpsc::UnboundedReceiver<AttemptRecord>,
+    results: mpsc::Receiver<AttemptRecord>,
 }
 
 /// What the claim loop and the ingest hand-offs share.
@@ -51,7 +52,10 @@ struct Core {
     slots: Mutex<InFlight>,
     attempts: TaskTracker,
     /// Taken away at shutdown, so the recorder ends once the last attempt is in.
-    results: Mutex<Option<mpsc::UnboundedSender<AttemptRecord>>>,
+    /// Bounded: when recording falls behind (a slow or absent database), attempts
+    /// wait instead of piling results up in memory, and a crash can repeat at most
+    /// the attempts in flight, queued here, and in the batch being written.
+    results: Mutex<Option<mpsc::Sender<AttemptRecord>>>,
 }
 
 /// Attempts in flight, per webhook and in total.
@@ -61,8 +65,20 @@ struct InFlight {
     per_webhook: HashMap<WebhookId, usize>,
     /// Shutting down: no more hand-offs.
     closed: bool,
-    /// Due work may be waiting for room, so a freed slot should wake the claim loop.
+    /// Due work may be waiting for room, so freed slots should wake the claim loop.
     backlog: bool,
+    /// Attempts finished since the last claim. The claim loop is woken once a batch
+    /// of them is done rather than for each one: a claim is a database write, and
+    /// claiming one delivery per finished attempt made claims the bottleneck.
+    freed_since_claim: usize,
+    /// Claimed ahead, waiting for a slot of their webhook: a finished attempt starts
+    /// the next one at once instead of leaving its slot idle for a claim's round trip
+    /// to the database. At most one more round per webhook, and only for webhooks
+    /// whose deadline lets a delivery wait a round and still finish within its lease.
+    ready: HashMap<WebhookId, VecDeque<ClaimedDelivery>>,
+    ready_total: usize,
+    /// Webhooks seen with a deadline too long to wait a round (see `ready`).
+    slow: HashSet<WebhookId>,
 }
 
 impl InFlight {
@@ -77,6 +93,35 @@ impl InFlight {
         self.total += 1;
         *self.per_webhook.entry(webhook.clone()).or_default() += 1;
         true
+    }
+
+    /// The next delivery for `webhook`'s slot, keeping the slot.
+    fn next_ready(&mut self, webhook: &WebhookId) -> Option<ClaimedDelivery> {
+        let queue = self.ready.get_mut(webhook)?;
+        let next = queue.pop_front();
+        if queue.is_empty() {
+            self.ready.remove(webhook);
+        }
+        self.ready_total -= usize::from(next.is_some());
+        next
+    }
+
+    /// A waiting delivery of any webhook that now has room, with a slot taken for it.
+    fn any_ready(&mut self, settings: &DeliverySettings) -> Option<ClaimedDelivery> {
+        if self.ready_total == 0 {
+            return None;
+        }
+        let webhook = self
+            .ready
+            .keys()
+            .find(|id| {
+                self.per_webhook.get(*id).copied().unwrap_or(0) < settings.max_in_flight_per_webhook
+            })?
+            .clone();
+        if !self.take(&webhook, settings) {
+            return None;
+        }
+        self.next_ready(&webhook)
     }
 
     fn give_back(&mut self, webhook: &WebhookId) {
@@ -175,7 +220,7 @@ impl Dispatcher {
         catalog: &'static Catalog,
         wake: Arc<Notify>,
     ) -> Dispatcher {
-        let (results, receiver) = mpsc::unbounded_channel::<AttemptRecord>();
+        let (results, receiver) = mpsc::channel::<AttemptRecord>(settings.max_in_flight.max(1));
         let core = Core {
             store,
             sender,
@@ -215,12 +260,10 @@ impl Dispatcher {
             // write to the database).
             let (busy, free) = {
                 let slots = core.slots.lock().expect("in-flight lock");
-                (
-                    slots.total,
-                    core.settings.max_in_flight.saturating_sub(slots.total),
-                )
+                let held = slots.total + slots.ready_total;
+                (held, (core.settings.max_in_flight * 2).saturating_sub(held))
             };
-            if busy > 0 && free < core.settings.max_in_flight.div_ceil(4) {
+            if busy > 0 && free < core.settings.max_in_flight.div_ceil(2) {
                 tokio::select! {
                     () = core.wake.notified() => {}
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -228,12 +271,7 @@ impl Dispatcher {
                 }
                 continue;
             }
-            let claimed = core.claim().await;
-            let claimed_any = !claimed.is_empty();
-            for delivery in claimed {
-                core.launch(delivery);
-            }
-            if claimed_any {
+            if core.claim().await > 0 {
                 continue; // there may be more due right now
             }
             let pause = core.pause_until_next_due().await;
@@ -271,7 +309,8 @@ impl Dispatcher {
 }
 
 impl Core {
-    /// Runs one claimed delivery's attempt; its slot is already counted.
+    /// Runs one claimed delivery's attempt, then whatever waits for its slot; the
+    /// slot is already counted.
     fn launch(self: &Arc<Self>, delivery: ClaimedDelivery) {
         let results = self.results.lock().expect("results lock").clone();
         let Some(results) = results else {
@@ -284,40 +323,74 @@ impl Core {
         };
         let core = self.clone();
         self.attempts.spawn(async move {
-            let webhook_id = delivery.webhook.id.clone();
-            let record = core.attempt(delivery).await;
-            let _ = results.send(record);
-            let mut slots = core.slots.lock().expect("in-flight lock");
-            slots.give_back(&webhook_id);
-            let backlog = slots.backlog;
-            drop(slots);
-            if backlog {
-                core.wake.notify_one();
+            let mut delivery = delivery;
+            loop {
+                let webhook_id = delivery.webhook.id.clone();
+                let record = core.attempt(delivery).await;
+                let _ = results.send(record).await;
+                let mut slots = core.slots.lock().expect("in-flight lock");
+                slots.freed_since_claim += 1;
+                let next = match slots.next_ready(&webhook_id) {
+                    Some(next) if !slots.closed => Some(next),
+                    _ => {
+                        slots.give_back(&webhook_id);
+                        if slots.closed {
+                            None
+                        } else {
+                            slots.any_ready(&core.settings)
+                        }
+                    }
+                };
+                let claim_now = slots.backlog && slots.freed_since_claim >= core.claim_batch();
+                drop(slots);
+                if claim_now {
+                    core.wake.notify_one();
+                }
+                match next {
+                    Some(next) => delivery = next,
+                    None => break,
+                }
             }
         });
+    }
+
+    /// How many freed slots make a claim worth its write: a quarter of a webhook's
+    /// room (or of all room, if smaller).
+    fn claim_batch(&self) -> usize {
+        self.settings
+            .max_in_flight_per_webhook
+            .min(self.settings.max_in_flight)
+            .div_ceil(4)
     }
 
     fn lease(&self) -> Duration {
         self.longest_deadline() + LEASE_MARGIN
     }
 
-    /// Claims as much due work as there is room for.
-    async fn claim(&self) -> Vec<ClaimedDelivery> {
+    /// Claims as much due work as there is room for: a slot now, or a place among the
+    /// deliveries ready for a slot.
+    async fn claim(self: &Arc<Self>) -> usize {
         let per_webhook = self.settings.max_in_flight_per_webhook;
         let (free, webhook_room) = {
             let slots = self.slots.lock().expect("in-flight lock");
-            let room = slots
-                .per_webhook
-                .iter()
-                .map(|(id, busy)| (id.clone(), per_webhook.saturating_sub(*busy)))
+            let mut webhooks: HashSet<&WebhookId> = slots.per_webhook.keys().collect();
+            webhooks.extend(slots.ready.keys());
+            let room = webhooks
+                .into_iter()
+                .map(|id| {
+                    let rounds = if slots.slow.contains(id) { 1 } else { 2 };
+                    let held = slots.per_webhook.get(id).copied().unwrap_or(0)
+                        + slots.ready.get(id).map_or(0, VecDeque::len);
+                    (id.clone(), (per_webhook * rounds).saturating_sub(held))
+                })
                 .collect::<Vec<_>>();
             (
-                self.settings.max_in_flight.saturating_sub(slots.total),
+                (self.settings.max_in_flight * 2).saturating_sub(slots.total + slots.ready_total),
                 room,
             )
         };
         if free == 0 {
-            return Vec::new();
+            return 0;
         }
         // Some webhook's due deliveries may be left behind for lack of room.
         let crowded = webhook_room.iter().any(|(_, room)| *room == 0);
@@ -326,28 +399,64 @@ impl Core {
             limit: free,
             owner: self.owner.clone(),
             lease: self.lease(),
+            // A webhook not seen yet gets one round: its deadline is not known.
             per_webhook,
             webhook_room,
         };
+        let started = std::time::Instant::now();
         match self.store.claim_due(&request).await {
             Ok(claimed) => {
+                tracing::debug!(
+                    claimed = claimed.len(),
+                    limit = free,
+                    took_us = started.elapsed().as_micros() as u64,
+                    "claim"
+                );
+                let count = claimed.len();
+                let mut start_now = Vec::new();
                 let mut slots = self.slots.lock().expect("in-flight lock");
-                for delivery in &claimed {
-                    slots.total += 1;
-                    *slots
-                        .per_webhook
-                        .entry(delivery.webhook.id.clone())
-                        .or_default() += 1;
+                for delivery in claimed {
+                    let webhook_id = delivery.webhook.id.clone();
+                    if self.deadline_of(&delivery.webhook) * 2 + LEASE_MARGIN > self.lease() {
+                        slots.slow.insert(webhook_id.clone());
+                    } else {
+                        slots.slow.remove(&webhook_id);
+                    }
+                    if slots.take(&webhook_id, &self.settings) {
+                        start_now.push(delivery);
+                    } else {
+                        slots
+                            .ready
+                            .entry(webhook_id)
+                            .or_default()
+                            .push_back(delivery);
+                        slots.ready_total += 1;
+                    }
                 }
-                slots.backlog = crowded || claimed.len() == free;
-                claimed
+                slots.backlog = crowded || count == free;
+                slots.freed_since_claim = 0;
+                drop(slots);
+                for delivery in start_now {
+                    self.launch(delivery);
+                }
+                count
             }
             Err(error) => {
                 tracing::warn!(%error, "cannot claim deliveries; trying again shortly");
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                Vec::new()
+                0
             }
         }
+    }
+
+    /// How long one attempt to `webhook` may take.
+    fn deadline_of(&self, webhook: &Webhook) -> Duration {
+        webhook
+            .spec
+            .timeout
+            .map_or(self.settings.default_timeout, |t| {
+                Duration::from_secs(u64::from(t.get()))
+            })
     }
 
     /// The claim must outlast any attempt: the longest deadline a webhook may set.
@@ -428,15 +537,22 @@ impl Core {
 
     /// Records results in batches: one transaction for everything that finished
     /// while the previous batch was being written.
-    async fn record_results(self: Arc<Self>, mut receiver: mpsc::UnboundedReceiver<AttemptRecord>) {
-        let mut batch = Vec::with_capacity(RECORD_BATCH);
-        while receiver.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+    async fn record_results(self: Arc<Self>, mut receiver: mpsc::Receiver<AttemptRecord>) {
+        let most = RECORD_BATCH.min(self.settings.max_in_flight.max(1));
+        let mut batch = Vec::with_capacity(most);
+        while receiver.recv_many(&mut batch, most).await > 0 {
             let mut delay = Duration::from_millis(100);
             // Retries change when the claim loop should look next.
             let mut rescheduled = batch.iter().any(|r| r.next_attempt_at.is_some());
             loop {
+                let started = std::time::Instant::now();
                 match self.store.record_attempts(&batch, Utc::now()).await {
                     Ok(disabled) => {
+                        tracing::debug!(
+                            recorded = batch.len(),
+                            took_us = started.elapsed().as_micros() as u64,
+                            "attempts recorded"
+                        );
                         rescheduled |= !disabled.is_empty();
                         for webhook in disabled {
                             tracing::warn!(webhook_id = %webhook.id, reason = webhook.reason.as_str(), "webhook disabled automatically");

@@ -106,40 +106,104 @@ impl PgStore {
         let now_ms = now.timestamp_millis();
         let mut disabled = Vec::new();
         let mut tx = self.pool.begin().await?;
+        // Three statements per batch, whatever its size, rather than three per record:
+        // each statement is a round trip to the server.
+        let rows: Vec<AttemptRow> = records
+            .iter()
+            .map(|r| delivery_codec::encode_attempt(&r.attempt))
+            .collect();
+        let column = |f: fn(&AttemptRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, response_status, \
+             response_headers, response_body, error_kind, error_message) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], \
+             $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[])",
+        )
+        .bind(column(|r| Some(r.id.clone())))
+        .bind(column(|r| Some(r.delivery_id.clone())))
+        .bind(rows.iter().map(|r| r.number).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.started_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.duration_ms).collect::<Vec<_>>())
+        .bind(column(|r| Some(r.request.clone())))
+        .bind(rows.iter().map(|r| r.response_status).collect::<Vec<_>>())
+        .bind(column(|r| r.response_headers.clone()))
+        .bind(column(|r| r.response_body.clone()))
+        .bind(column(|r| r.error_kind.clone()))
+        .bind(column(|r| r.error_message.clone()))
+        .execute(&mut *tx)
+        .await?;
         let update = format!(
-            "UPDATE deliveries SET status = $1, attempts = $2, last_error = $3, updated_at = $4, \
-             lease_owner = NULL, lease_until = NULL, next_attempt_at = {} \
-             WHERE id = $6 AND lease_owner IS NOT DISTINCT FROM $7",
-            due_unless_disabled("$5")
+            "UPDATE deliveries SET status = v.status, attempts = v.attempts, last_error = v.last_error, \
+             updated_at = $7, lease_owner = NULL, lease_until = NULL, next_attempt_at = {} \
+             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[]) \
+                  AS v(id, status, attempts, last_error, next_at, owner) \
+             WHERE deliveries.id = v.id AND deliveries.lease_owner IS NOT DISTINCT FROM v.owner",
+            due_unless_disabled("v.next_at")
         );
-        for record in records {
-            insert_attempt(&mut tx, &delivery_codec::encode_attempt(&record.attempt)).await?;
-            let updated = sqlx::query(sqlx::AssertSqlSafe(update.clone()))
-                .bind(record.status.as_str())
-                .bind(i64::from(record.attempt.number))
-                .bind(&record.last_error)
-                .bind(now_ms)
-                .bind(record.next_attempt_at.map(|t| t.timestamp_millis()))
-                .bind(record.attempt.delivery_id.as_str())
-                .bind(&record.owner)
-                .execute(&mut *tx)
-                .await?;
-            if updated.rows_affected() == 0 {
-                tracing::warn!(
-                    delivery_id = %record.attempt.delivery_id,
-                    "the claim expired before the attempt was recorded; the delivery will be tried again"
-                );
-            }
+        let updated = sqlx::query(sqlx::AssertSqlSafe(update))
+            .bind(
+                records
+                    .iter()
+                    .map(|r| r.attempt.delivery_id.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                records
+                    .iter()
+                    .map(|r| r.status.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                records
+                    .iter()
+                    .map(|r| i64::from(r.attempt.number))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                records
+                    .iter()
+                    .map(|r| r.last_error.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                records
+                    .iter()
+                    .map(|r| r.next_attempt_at.map(|t| t.timestamp_millis()))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(records.iter().map(|r| r.owner.clone()).collect::<Vec<_>>())
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated < records.len() as u64 {
+            tracing::warn!(
+                lost = records.len() as u64 - updated,
+                "claims expired before their attempts were recorded; those deliveries will be tried again"
+            );
+        }
+        // Healthy webhooks in one statement; failures (rarer) one by one.
+        let healthy: Vec<&str> = records
+            .iter()
+            .filter(|r| r.health == WebhookHealth::Healthy)
+            .map(|r| r.webhook_id.as_str())
+            .collect();
+        if !healthy.is_empty() {
+            sqlx::query(
+                "UPDATE webhooks SET failing_since = NULL WHERE failing_since IS NOT NULL AND id = ANY($1)",
+            )
+            .bind(healthy)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for record in records
+            .iter()
+            .filter(|r| !matches!(r.health, WebhookHealth::Healthy | WebhookHealth::Unchanged))
+        {
             let id = record.webhook_id.as_str();
             let newly_disabled = match record.health {
-                WebhookHealth::Unchanged => None,
-                WebhookHealth::Healthy => {
-                    sqlx::query("UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL")
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                    None
-                }
+                // Handled above, all at once.
+                WebhookHealth::Unchanged | WebhookHealth::Healthy => None,
                 WebhookHealth::Failing {
                     disable_if_failing_since,
                 } => {
@@ -425,29 +489,4 @@ async fn disable(
         reason,
         failing_since: failing_since.map(from_millis),
     }))
-}
-
-async fn insert_attempt(
-    tx: &mut Transaction<'static, Postgres>,
-    row: &AttemptRow,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, response_status, \
-         response_headers, response_body, error_kind, error_message) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(&row.id)
-    .bind(&row.delivery_id)
-    .bind(row.number)
-    .bind(row.started_at)
-    .bind(row.duration_ms)
-    .bind(&row.request)
-    .bind(row.response_status)
-    .bind(&row.response_headers)
-    .bind(&row.response_body)
-    .bind(&row.error_kind)
-    .bind(&row.error_message)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::SqliteStore;
 use super::events::insert_event_row;
+use super::{Durability, SqliteStore};
 use crate::domain::choices::DisabledReason;
 use crate::domain::delivery::{Attempt, Delivery};
 use crate::domain::event::Event;
@@ -58,7 +58,7 @@ impl SqliteStore {
         .bind(request.per_webhook as i64)
         .bind(lease_end)
         .bind(&request.owner)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.relaxed)
         .await?;
         drop(turn);
         if claimed.is_empty() {
@@ -93,7 +93,7 @@ impl SqliteStore {
     ) -> Result<Vec<DisabledWebhook>, StoreError> {
         let now_ms = now.timestamp_millis();
         let mut disabled = Vec::new();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Durability::Relaxed).await?;
         // A few multi-row statements per batch rather than several per record: every
         // statement is a round trip to SQLite's connection thread (the profile showed
         // those hand-offs above the SQL itself).
@@ -226,7 +226,7 @@ impl SqliteStore {
     ) -> Result<Delivery, StoreError> {
         let now_ms = now.timestamp_millis();
         let id = DeliveryId::generate();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Durability::Durable).await?;
         insert_event_row(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, created_at, updated_at) \
@@ -274,7 +274,7 @@ impl SqliteStore {
         batch: usize,
     ) -> Result<u64, StoreError> {
         let before = before.timestamp_millis();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Durability::Relaxed).await?;
         let deleted = sqlx::query(
             "DELETE FROM deliveries WHERE id IN \
              (SELECT id FROM deliveries WHERE status = 'succeeded' AND updated_at < ? LIMIT ?)",
@@ -362,7 +362,7 @@ impl SqliteStore {
         id: &DeliveryId,
         now: DateTime<Utc>,
     ) -> Result<Delivery, StoreError> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Durability::Durable).await?;
         let owner: Option<Option<String>> =
             sqlx::query_scalar("SELECT lease_owner FROM deliveries WHERE id = ?")
                 .bind(id.as_str())

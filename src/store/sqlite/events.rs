@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::{SqliteStore, json_list};
+use super::{Durability, SqliteStore, json_list};
 use crate::domain::event::Event;
 use crate::domain::ids::EventId;
 use crate::domain::webhook::Webhook;
@@ -21,7 +21,7 @@ impl SqliteStore {
         now: DateTime<Utc>,
         hand_off: Option<HandOff<'_>>,
     ) -> Result<Inserted, StoreError> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Durability::Durable).await?;
         // Subscribers of each type, looked up once per batch.
         let mut subscribers: HashMap<String, Vec<Arc<Webhook>>> = HashMap::new();
         let mut accepted = Vec::with_capacity(events.len());

@@ -70,6 +70,9 @@ fn migrator() -> Migrator {
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Connections that commit without waiting for the disk, for queue bookkeeping
+    /// (see [`Durability::Relaxed`]); the same pool as `pool` when fsync is off.
+    relaxed: SqlitePool,
     sealer: Arc<Sealer>,
     /// Taken by every write (see [`write_turn`]).
     write_turn: tokio::sync::Mutex<()>,
@@ -98,11 +101,20 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         migrator().run(&pool).await?;
+        let relaxed = if fsync {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.synchronous(SqliteSynchronous::Normal))
+                .await?
+        } else {
+            pool.clone()
+        };
         let store = SqliteStore {
             pool,
+            relaxed,
             sealer,
             write_turn: tokio::sync::Mutex::new(()),
         };
@@ -112,11 +124,27 @@ impl SqliteStore {
 
     /// A write transaction, in this process's turn; it takes SQLite's write lock at
     /// once, so two writers never deadlock upgrading read locks.
-    async fn begin_write(&self) -> Result<WriteTx<'_>, StoreError> {
+    async fn begin_write(&self, durability: Durability) -> Result<WriteTx<'_>, StoreError> {
         let turn = self.write_turn.lock().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let pool = match durability {
+            Durability::Durable => &self.pool,
+            Durability::Relaxed => &self.relaxed,
+        };
+        let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(WriteTx::new(tx, turn))
     }
+}
+
+/// Whether a commit waits for the disk (with fsync on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// On disk before the commit returns: accepted events, webhooks, operator actions.
+    Durable,
+    /// Survives the process crashing but maybe not the machine losing power: claims
+    /// and attempt results. Losing one only means the delivery is sent again (the
+    /// promise is at least once), and the next durable commit writes it to disk too,
+    /// since the write-ahead log is flushed in order.
+    Relaxed,
 }
 
 /// A list bound as one JSON parameter, for `IN (SELECT value FROM json_each(?))`.

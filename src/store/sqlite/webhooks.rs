@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sqlx::{Row, SqliteConnection};
 
-use super::SqliteStore;
+use super::{Durability, SqliteStore};
 use crate::domain::ids::WebhookId;
 use crate::domain::webhook::Webhook;
 use crate::store::StoreError;
@@ -98,7 +98,7 @@ impl SqliteStore {
 
     pub(super) async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
         let row = webhook_codec::encode(webhook, &self.sealer);
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Durability::Durable).await?;
         sqlx::query(
             "INSERT INTO webhooks (id, name, kind, url, language, auth_type, auth_sealed, format, enabled, \
              disabled_reason, headers, timeout_seconds, template_body, template_content_type, time_zone, \
@@ -132,7 +132,7 @@ impl SqliteStore {
 
     pub(super) async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
         let row = webhook_codec::encode(webhook, &self.sealer);
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Durability::Durable).await?;
         let updated = sqlx::query(
             "UPDATE webhooks SET name = ?, kind = ?, url = ?, language = ?, auth_type = ?, auth_sealed = ?, \
              format = ?, enabled = ?, disabled_reason = ?, headers = ?, timeout_seconds = ?, template_body = ?, \
