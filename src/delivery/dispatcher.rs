@@ -255,9 +255,9 @@ impl Dispatcher {
         let recorder = tokio::spawn(core.clone().record_results(results));
 
         while !shutdown.is_cancelled() {
-            // Claim in batches: while most slots are busy, wait for a quarter of them
-            // to free up instead of claiming one or two at a time (each claim is a
-            // write to the database).
+            // Claim in batches: while most of the room (slots and the ready buffer) is
+            // taken, wait for a quarter of it to free up instead of claiming one or two
+            // at a time (each claim is a write to the database).
             let (busy, free) = {
                 let slots = core.slots.lock().expect("in-flight lock");
                 let held = slots.total + slots.ready_total;
@@ -271,7 +271,7 @@ impl Dispatcher {
                 }
                 continue;
             }
-            if core.claim().await > 0 {
+            if core.claim().await {
                 continue; // there may be more due right now
             }
             let pause = core.pause_until_next_due().await;
@@ -368,8 +368,10 @@ impl Core {
     }
 
     /// Claims as much due work as there is room for: a slot now, or a place among the
-    /// deliveries ready for a slot.
-    async fn claim(self: &Arc<Self>) -> usize {
+    /// deliveries ready for a slot. True when it filled all the room asked for, so more
+    /// may be due. Claiming again at once after a partial claim would find nothing new
+    /// and, with a webhook out of room, cost a scan past all its due deliveries.
+    async fn claim(self: &Arc<Self>) -> bool {
         let per_webhook = self.settings.max_in_flight_per_webhook;
         let (free, webhook_room) = {
             let slots = self.slots.lock().expect("in-flight lock");
@@ -390,10 +392,11 @@ impl Core {
             )
         };
         if free == 0 {
-            return 0;
+            return false;
         }
         // Some webhook's due deliveries may be left behind for lack of room.
         let crowded = webhook_room.iter().any(|(_, room)| *room == 0);
+        let offered: HashMap<WebhookId, usize> = webhook_room.iter().cloned().collect();
         let request = ClaimRequest {
             now: Utc::now(),
             limit: free,
@@ -414,9 +417,11 @@ impl Core {
                 );
                 let count = claimed.len();
                 let mut start_now = Vec::new();
+                let mut got: HashMap<WebhookId, usize> = HashMap::new();
                 let mut slots = self.slots.lock().expect("in-flight lock");
                 for delivery in claimed {
                     let webhook_id = delivery.webhook.id.clone();
+                    *got.entry(webhook_id.clone()).or_default() += 1;
                     if self.deadline_of(&delivery.webhook) * 2 + LEASE_MARGIN > self.lease() {
                         slots.slow.insert(webhook_id.clone());
                     } else {
@@ -433,18 +438,40 @@ impl Core {
                         slots.ready_total += 1;
                     }
                 }
-                slots.backlog = crowded || count == free;
+                // A webhook that got all the room it was offered may have more due:
+                // claim again at once if it has room left now (it was offered one
+                // round before its deadline was known), else when slots free up.
+                let mut more = count == free;
+                let mut filled = false;
+                for (webhook_id, got) in &got {
+                    if *got < offered.get(webhook_id).copied().unwrap_or(per_webhook) {
+                        continue;
+                    }
+                    let rounds = if slots.slow.contains(webhook_id) {
+                        1
+                    } else {
+                        2
+                    };
+                    let held = slots.per_webhook.get(webhook_id).copied().unwrap_or(0)
+                        + slots.ready.get(webhook_id).map_or(0, VecDeque::len);
+                    if held < per_webhook * rounds {
+                        more = true;
+                    } else {
+                        filled = true;
+                    }
+                }
+                slots.backlog = crowded || filled || more;
                 slots.freed_since_claim = 0;
                 drop(slots);
                 for delivery in start_now {
                     self.launch(delivery);
                 }
-                count
+                more
             }
             Err(error) => {
                 tracing::warn!(%error, "cannot claim deliveries; trying again shortly");
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                0
+                false
             }
         }
     }

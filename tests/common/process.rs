@@ -102,3 +102,13 @@ impl Server {
         self.output()
     }
 }
+
+/// A test that fails before stopping its server must not leave the process running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
