@@ -3,6 +3,7 @@
 //! SQLite serves one node: at start-up every claim left by a previous process is
 //! released at once, because no other process can be holding it.
 
+mod checkpoint;
 mod deliveries;
 mod events;
 mod webhooks;
@@ -98,7 +99,8 @@ impl SqliteStore {
                 SqliteSynchronous::Normal
             })
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("wal_autocheckpoint", checkpoint::SAFETY_NET_PAGES);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.clone())
@@ -119,6 +121,7 @@ impl SqliteStore {
             write_turn: tokio::sync::Mutex::new(()),
         };
         store.release_claims(None, Utc::now()).await?;
+        tokio::spawn(checkpoint::run(store.pool.clone()));
         Ok(store)
     }
 
