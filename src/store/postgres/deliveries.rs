@@ -45,18 +45,21 @@ impl PgStore {
             .iter()
             .map(|(_, room)| *room as i64)
             .collect();
-        // Rows another node is claiming right now are skipped, not waited for.
+        // Per webhook with room, its earliest due deliveries up to its room (through
+        // the index on (webhook_id, next_attempt_at)), then the earliest overall: a
+        // webhook out of room is never looked at, however many deliveries it has
+        // waiting. Rows another node is claiming right now are skipped, not waited for.
         let claimed = sqlx::query(
             "WITH room AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS r(webhook_id, room)), \
-             due AS (SELECT id, webhook_id, next_attempt_at FROM deliveries \
-                     WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $3 \
-                       AND webhook_id NOT IN (SELECT webhook_id FROM room WHERE room = 0) \
-                     ORDER BY next_attempt_at LIMIT $4 * 4 FOR UPDATE SKIP LOCKED), \
-             ranked AS (SELECT due.id, due.next_attempt_at, \
-                        ROW_NUMBER() OVER (PARTITION BY due.webhook_id ORDER BY due.next_attempt_at, due.id) AS rn, \
-                        COALESCE((SELECT room FROM room WHERE room.webhook_id = due.webhook_id), $5) AS room \
-                        FROM due), \
-             chosen AS (SELECT id FROM ranked WHERE rn <= room ORDER BY next_attempt_at LIMIT $4) \
+             open AS (SELECT w.id AS webhook_id, COALESCE(room.room, $5) AS room \
+                      FROM webhooks w LEFT JOIN room ON room.webhook_id = w.id), \
+             due AS (SELECT d.id, d.next_attempt_at FROM open CROSS JOIN LATERAL \
+                       (SELECT id, next_attempt_at FROM deliveries \
+                        WHERE webhook_id = open.webhook_id AND next_attempt_at IS NOT NULL \
+                          AND next_attempt_at <= $3 \
+                        ORDER BY next_attempt_at LIMIT open.room FOR UPDATE SKIP LOCKED) d \
+                     WHERE open.room > 0), \
+             chosen AS (SELECT id FROM due ORDER BY next_attempt_at LIMIT $4) \
              UPDATE deliveries d SET next_attempt_at = $6, lease_until = $6, lease_owner = $7 \
              FROM chosen WHERE d.id = chosen.id \
              RETURNING d.id, d.event_id, d.webhook_id, d.status, d.attempts, d.next_attempt_at, d.last_error, \

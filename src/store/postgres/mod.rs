@@ -38,13 +38,27 @@ pub const WORK_CHANNEL: &str = "hookcast_work";
 
 /// The schema, embedded in the binary; applied on start and by `hookcast migrate`.
 pub fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("init"),
-        MigrationType::Simple,
-        include_str!("../../../migrations/postgres/0001_init.sql").into_sql_str(),
-        false,
-    )])
+    let migration = |version, description: &'static str, sql: &'static str| {
+        Migration::new(
+            version,
+            Cow::Borrowed(description),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        migration(
+            1,
+            "init",
+            include_str!("../../../migrations/postgres/0001_init.sql"),
+        ),
+        migration(
+            2,
+            "due by webhook",
+            include_str!("../../../migrations/postgres/0002_due_by_webhook.sql"),
+        ),
+    ])
 }
 
 pub struct PgStore {

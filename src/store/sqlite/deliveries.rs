@@ -34,19 +34,36 @@ impl SqliteStore {
             .iter()
             .map(|(id, room)| (id.to_string(), serde_json::Value::from(*room)))
             .collect();
-        // Due deliveries in due order, skipping webhooks with no room; then at most
-        // `room` (or `per_webhook`) of each webhook. A claimed delivery's due time
-        // becomes its lease's end: it is due again only if the claim is never finished.
+        // Per webhook with room, its earliest due deliveries, found through the index
+        // on (webhook_id, next_attempt_at) and bounded by the due time of the
+        // `deepest`-th one (the largest room), so no webhook costs more than that;
+        // then at most its room of each, the earliest overall first. A webhook out of
+        // room is never looked at, however many deliveries it has waiting. A claimed
+        // delivery's due time becomes its lease's end: it is due again only if the
+        // claim is never finished.
+        let deepest = request
+            .webhook_room
+            .iter()
+            .map(|(_, room)| *room)
+            .chain([request.per_webhook])
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let turn = self.write_turn.lock().await;
         let claimed = sqlx::query(
-            "WITH room(webhook_id, room) AS (SELECT key, value FROM json_each(?1)), \
-             due AS (SELECT id, webhook_id, next_attempt_at FROM deliveries \
-                     WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?2 \
-                       AND webhook_id NOT IN (SELECT webhook_id FROM room WHERE room = 0) \
-                     ORDER BY next_attempt_at LIMIT ?3 * 4), \
-             ranked AS (SELECT due.id, due.next_attempt_at, \
-                        ROW_NUMBER() OVER (PARTITION BY due.webhook_id ORDER BY due.next_attempt_at, due.id) AS rn, \
-                        COALESCE((SELECT room FROM room WHERE room.webhook_id = due.webhook_id), ?4) AS room \
+            "WITH room(webhook_id, room) AS MATERIALIZED (SELECT key, value FROM json_each(?1)), \
+             open AS (SELECT w.id AS webhook_id, COALESCE(room.room, ?4) AS room \
+                      FROM webhooks w LEFT JOIN room ON room.webhook_id = w.id), \
+             bound AS MATERIALIZED (SELECT webhook_id, room, \
+                       MIN(?2, COALESCE((SELECT d.next_attempt_at FROM deliveries d \
+                                         WHERE d.webhook_id = open.webhook_id AND d.next_attempt_at IS NOT NULL \
+                                         ORDER BY d.next_attempt_at LIMIT 1 OFFSET ?7), ?2)) AS until \
+                       FROM open WHERE room > 0), \
+             due AS (SELECT d.id, d.webhook_id, d.next_attempt_at, bound.room FROM bound \
+                     CROSS JOIN deliveries d WHERE d.webhook_id = bound.webhook_id \
+                      AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= bound.until), \
+             ranked AS (SELECT id, next_attempt_at, room, \
+                        ROW_NUMBER() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS rn \
                         FROM due) \
              UPDATE deliveries SET next_attempt_at = ?5, lease_until = ?5, lease_owner = ?6 \
              WHERE id IN (SELECT id FROM ranked WHERE rn <= room ORDER BY next_attempt_at LIMIT ?3) \
@@ -58,6 +75,7 @@ impl SqliteStore {
         .bind(request.per_webhook as i64)
         .bind(lease_end)
         .bind(&request.owner)
+        .bind(deepest as i64 - 1)
         .fetch_all(&self.relaxed)
         .await?;
         drop(turn);

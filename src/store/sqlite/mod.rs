@@ -66,6 +66,11 @@ fn migrator() -> Migrator {
             "retention indexes",
             include_str!("../../../migrations/sqlite/0004_retention_indexes.sql"),
         ),
+        migration(
+            5,
+            "due by webhook",
+            include_str!("../../../migrations/sqlite/0005_due_by_webhook.sql"),
+        ),
     ])
 }
 
