@@ -165,6 +165,36 @@ async fn add_webhook(
         .to_string()
 }
 
+/// Posts `batches` batches of 100 events of type `code` over `concurrency` clients;
+/// returns batches per second.
+async fn post_batches(
+    client: &reqwest::Client,
+    base: &str,
+    batches: usize,
+    concurrency: usize,
+    prefix: &'static str,
+    code: &'static str,
+) -> f64 {
+    let (c, url) = (client.clone(), format!("{base}/events/batch"));
+    saturate(batches, concurrency, move |n| {
+        let (c, url) = (c.clone(), url.clone());
+        async move {
+            let events: Vec<Value> = (0..100)
+                .map(|i| event(format!("{prefix}{n}-{i}"), code))
+                .collect();
+            let r = c
+                .post(url)
+                .bearer_auth(TOKEN)
+                .json(&json!({"events": events}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 202);
+        }
+    })
+    .await
+}
+
 /// Runs `total` jobs over `concurrency` tasks; returns jobs per second.
 async fn saturate<F, Fut>(total: usize, concurrency: usize, job: F) -> f64
 where
@@ -323,26 +353,8 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
         "ingest, 1 event per request (32 clients)",
         format!("{single:>9.0} events/s"),
     );
-    let (c, base) = (client.clone(), node.base.clone());
-    let batches = scale(1_000);
-    let batched = saturate(batches, 8, move |n| {
-        let (c, url) = (c.clone(), format!("{base}/events/batch"));
-        async move {
-            let events: Vec<Value> = (0..100)
-                .map(|i| event(format!("b{n}-{i}"), "dr.user.logout"))
-                .collect();
-            let r = c
-                .post(url)
-                .bearer_auth(TOKEN)
-                .json(&json!({"events": events}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 202);
-        }
-    })
-    .await
-        * 100.0;
+    let batched =
+        post_batches(&client, &node.base, scale(1_000), 8, "b", "dr.user.logout").await * 100.0;
     row(
         "ingest, batches of 100 (8 clients)",
         format!("{batched:>9.0} events/s"),
@@ -354,21 +366,14 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
     let total = scale(50_000);
     let cpu_before = node.cpu_time();
     let started = Instant::now();
-    let (c, base) = (client.clone(), node.base.clone());
-    saturate(total / 100, 4, move |n| {
-        let (c, url) = (c.clone(), format!("{base}/events/batch"));
-        async move {
-            let events: Vec<Value> = (0..100)
-                .map(|i| event(format!("e{n}-{i}"), "dr.host.disconnected"))
-                .collect();
-            c.post(url)
-                .bearer_auth(TOKEN)
-                .json(&json!({"events": events}))
-                .send()
-                .await
-                .unwrap();
-        }
-    })
+    post_batches(
+        &client,
+        &node.base,
+        total / 100,
+        4,
+        "e",
+        "dr.host.disconnected",
+    )
     .await;
     receiver.wait_for(total, Duration::from_secs(600)).await;
     let e2e = total as f64 / started.elapsed().as_secs_f64();
@@ -438,21 +443,14 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
     let node = Node::start(&backlog_url, &data, "api");
     let drain = Receiver::start().await;
     add_webhook(&client, &node, "backlog", &drain.url(), json!({})).await;
-    let (c, base) = (client.clone(), node.base.clone());
-    saturate(backlog / 100, 8, move |n| {
-        let (c, url) = (c.clone(), format!("{base}/events/batch"));
-        async move {
-            let events: Vec<Value> = (0..100)
-                .map(|i| event(format!("q{n}-{i}"), "dr.host.disconnected"))
-                .collect();
-            c.post(url)
-                .bearer_auth(TOKEN)
-                .json(&json!({"events": events}))
-                .send()
-                .await
-                .unwrap();
-        }
-    })
+    post_batches(
+        &client,
+        &node.base,
+        backlog / 100,
+        8,
+        "q",
+        "dr.host.disconnected",
+    )
     .await;
     node.stop();
     let node = Node::start(&backlog_url, &data, "all");

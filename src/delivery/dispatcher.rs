@@ -76,7 +76,6 @@ struct InFlight {
     /// to the database. At most one more round per webhook, and only for webhooks
     /// whose deadline lets a delivery wait a round and still finish within its lease.
     ready: HashMap<WebhookId, VecDeque<ClaimedDelivery>>,
-    ready_total: usize,
     /// Webhooks seen with a deadline too long to wait a round (see `ready`).
     slow: HashSet<WebhookId>,
 }
@@ -102,15 +101,11 @@ impl InFlight {
         if queue.is_empty() {
             self.ready.remove(webhook);
         }
-        self.ready_total -= usize::from(next.is_some());
         next
     }
 
     /// A waiting delivery of any webhook that now has room, with a slot taken for it.
     fn any_ready(&mut self, settings: &DeliverySettings) -> Option<ClaimedDelivery> {
-        if self.ready_total == 0 {
-            return None;
-        }
         let webhook = self
             .ready
             .keys()
@@ -122,6 +117,23 @@ impl InFlight {
             return None;
         }
         self.next_ready(&webhook)
+    }
+
+    /// Attempts in flight and deliveries ready, of all webhooks.
+    fn held_total(&self) -> usize {
+        self.total + self.ready.values().map(VecDeque::len).sum::<usize>()
+    }
+
+    /// Attempts in flight and deliveries ready for `webhook`.
+    fn held(&self, webhook: &WebhookId) -> usize {
+        self.per_webhook.get(webhook).copied().unwrap_or(0)
+            + self.ready.get(webhook).map_or(0, VecDeque::len)
+    }
+
+    /// How many `webhook` may hold: two rounds of its slots, one if it is slow.
+    fn capacity(&self, webhook: &WebhookId, per_webhook: usize) -> usize {
+        let rounds = if self.slow.contains(webhook) { 1 } else { 2 };
+        per_webhook * rounds
     }
 
     fn give_back(&mut self, webhook: &WebhookId) {
@@ -260,7 +272,7 @@ impl Dispatcher {
             // at a time (each claim is a write to the database).
             let (busy, free) = {
                 let slots = core.slots.lock().expect("in-flight lock");
-                let held = slots.total + slots.ready_total;
+                let held = slots.held_total();
                 (held, (core.settings.max_in_flight * 2).saturating_sub(held))
             };
             if busy > 0 && free < core.settings.max_in_flight.div_ceil(2) {
@@ -330,17 +342,18 @@ impl Core {
                 let _ = results.send(record).await;
                 let mut slots = core.slots.lock().expect("in-flight lock");
                 slots.freed_since_claim += 1;
-                let next = match slots.next_ready(&webhook_id) {
-                    Some(next) if !slots.closed => Some(next),
-                    _ => {
-                        slots.give_back(&webhook_id);
-                        if slots.closed {
-                            None
-                        } else {
-                            slots.any_ready(&core.settings)
-                        }
-                    }
+                // The same webhook's next keeps the slot; otherwise the slot goes
+                // back, maybe to another webhook's (`take` refuses once closed, and
+                // whatever is left stays claimed, to be released at shutdown).
+                let next = if slots.closed {
+                    None
+                } else {
+                    slots.next_ready(&webhook_id)
                 };
+                let next = next.or_else(|| {
+                    slots.give_back(&webhook_id);
+                    slots.any_ready(&core.settings)
+                });
                 let claim_now = slots.backlog && slots.freed_since_claim >= core.claim_batch();
                 drop(slots);
                 if claim_now {
@@ -380,14 +393,14 @@ impl Core {
             let room = webhooks
                 .into_iter()
                 .map(|id| {
-                    let rounds = if slots.slow.contains(id) { 1 } else { 2 };
-                    let held = slots.per_webhook.get(id).copied().unwrap_or(0)
-                        + slots.ready.get(id).map_or(0, VecDeque::len);
-                    (id.clone(), (per_webhook * rounds).saturating_sub(held))
+                    let room = slots
+                        .capacity(id, per_webhook)
+                        .saturating_sub(slots.held(id));
+                    (id.clone(), room)
                 })
                 .collect::<Vec<_>>();
             (
-                (self.settings.max_in_flight * 2).saturating_sub(slots.total + slots.ready_total),
+                (self.settings.max_in_flight * 2).saturating_sub(slots.held_total()),
                 room,
             )
         };
@@ -435,7 +448,6 @@ impl Core {
                             .entry(webhook_id)
                             .or_default()
                             .push_back(delivery);
-                        slots.ready_total += 1;
                     }
                 }
                 // A webhook that got all the room it was offered may have more due:
@@ -447,14 +459,7 @@ impl Core {
                     if *got < offered.get(webhook_id).copied().unwrap_or(per_webhook) {
                         continue;
                     }
-                    let rounds = if slots.slow.contains(webhook_id) {
-                        1
-                    } else {
-                        2
-                    };
-                    let held = slots.per_webhook.get(webhook_id).copied().unwrap_or(0)
-                        + slots.ready.get(webhook_id).map_or(0, VecDeque::len);
-                    if held < per_webhook * rounds {
+                    if slots.held(webhook_id) < slots.capacity(webhook_id, per_webhook) {
                         more = true;
                     } else {
                         filled = true;
