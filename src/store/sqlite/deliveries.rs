@@ -49,7 +49,7 @@ impl SqliteStore {
             .max()
             .unwrap_or(1)
             .max(1);
-        let turn = self.write_turn.lock().await;
+        let turn = self.write_turn.after_others().await;
         let claimed = sqlx::query(
             "WITH room(webhook_id, room) AS MATERIALIZED (SELECT key, value FROM json_each(?1)), \
              open AS (SELECT w.id AS webhook_id, COALESCE(room.room, ?4) AS room \
@@ -222,7 +222,7 @@ impl SqliteStore {
         owner: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let _turn = self.write_turn.lock().await;
+        let _turn = self.write_turn.first().await;
         let released = sqlx::query(
             "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, \
              next_attempt_at = CASE WHEN (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id) = 1 \
@@ -416,7 +416,7 @@ impl SqliteStore {
             "UPDATE deliveries SET status = 'pending', updated_at = ?, next_attempt_at = {DUE_UNLESS_DISABLED} \
              WHERE webhook_id = ? AND status = 'failed' AND created_at >= ? AND created_at <= ?"
         );
-        let _turn = self.write_turn.lock().await;
+        let _turn = self.write_turn.first().await;
         let replayed = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now.timestamp_millis())
             .bind(now.timestamp_millis())

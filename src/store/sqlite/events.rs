@@ -21,7 +21,9 @@ impl SqliteStore {
         now: DateTime<Utc>,
         hand_off: Option<HandOff<'_>>,
     ) -> Result<Inserted, StoreError> {
+        let started = std::time::Instant::now();
         let mut tx = self.begin_write(Durability::Durable).await?;
+        let turn_us = started.elapsed().as_micros() as u64;
         // Subscribers of each type, looked up once per batch.
         let mut subscribers: HashMap<String, Vec<Arc<Webhook>>> = HashMap::new();
         let mut accepted = Vec::with_capacity(events.len());
@@ -109,7 +111,15 @@ impl SqliteStore {
             });
             insert.build().execute(&mut *tx).await?;
         }
+        let commit_started = std::time::Instant::now();
         tx.commit().await?;
+        tracing::debug!(
+            events = events.len(),
+            turn_us,
+            commit_us = commit_started.elapsed().as_micros() as u64,
+            took_us = started.elapsed().as_micros() as u64,
+            "events inserted"
+        );
         Ok(fan_out.finish(accepted))
     }
 

@@ -32,7 +32,7 @@ use crate::domain::delivery::{Attempt, Delivery};
 use crate::domain::event::Event;
 use crate::domain::ids::{DeliveryId, EventId, WebhookId};
 use crate::domain::webhook::Webhook;
-use write_turn::WriteTx;
+use write_turn::{WriteTurns, WriteTx};
 
 /// The schema, embedded in the binary and applied on start.
 fn migrator() -> Migrator {
@@ -81,7 +81,7 @@ pub struct SqliteStore {
     relaxed: SqlitePool,
     sealer: Arc<Sealer>,
     /// Taken by every write (see [`write_turn`]).
-    write_turn: tokio::sync::Mutex<()>,
+    write_turn: WriteTurns,
 }
 
 impl SqliteStore {
@@ -123,7 +123,7 @@ impl SqliteStore {
             pool,
             relaxed,
             sealer,
-            write_turn: tokio::sync::Mutex::new(()),
+            write_turn: WriteTurns::default(),
         };
         store.release_claims(None, Utc::now()).await?;
         tokio::spawn(checkpoint::run(store.pool.clone()));
@@ -133,10 +133,9 @@ impl SqliteStore {
     /// A write transaction, in this process's turn; it takes SQLite's write lock at
     /// once, so two writers never deadlock upgrading read locks.
     async fn begin_write(&self, durability: Durability) -> Result<WriteTx<'_>, StoreError> {
-        let turn = self.write_turn.lock().await;
-        let pool = match durability {
-            Durability::Durable => &self.pool,
-            Durability::Relaxed => &self.relaxed,
+        let (turn, pool) = match durability {
+            Durability::Durable => (self.write_turn.first().await, &self.pool),
+            Durability::Relaxed => (self.write_turn.after_others().await, &self.relaxed),
         };
         let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(WriteTx::new(tx, turn))

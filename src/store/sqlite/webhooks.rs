@@ -212,7 +212,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError> {
-        let _turn = self.write_turn.lock().await;
+        let _turn = self.write_turn.first().await;
         let deleted = sqlx::query("DELETE FROM webhooks WHERE id = ?")
             .bind(id.as_str())
             .execute(&self.pool)
