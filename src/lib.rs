@@ -10,6 +10,7 @@
 //! - [`server`]: wires the parts together and runs until shutdown.
 //! - [`cli`]: the `hookcast webhook …` / `hookcast event-types` client commands.
 
+pub mod access;
 pub mod admin_token;
 pub mod api;
 pub mod cli;

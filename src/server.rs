@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::access::Access;
 use crate::admin_token::{self, AdminToken};
 use crate::api::{self, AppState};
 use crate::config::Settings;
@@ -84,7 +85,7 @@ pub async fn run(
     );
     let state = AppState {
         store: store.clone(),
-        admin_token: Arc::new(token.secret().clone()),
+        access: Arc::new(Access::new(store.clone(), token.secret())),
         catalog: Catalog::builtin(),
         wake: wake.clone(),
         sender,
@@ -122,10 +123,14 @@ pub async fn run(
     } else {
         api::health_router(state)
     };
-    let serving = axum::serve(listener, routes)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await
-        .context("HTTP server failed");
+    // The client's address is kept for the authentication-failure throttle.
+    let serving = axum::serve(
+        listener,
+        routes.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+    .await
+    .context("HTTP server failed");
     // If serving failed, delivery must stop too before we return.
     shutdown.cancel();
     if let Some(delivering) = delivering {

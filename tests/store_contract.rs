@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::postgres::TestDatabase;
+use hookcast::domain::audit::{AuditEntry, AuditFilter};
 use hookcast::domain::auth::AuthConfig;
 use hookcast::domain::catalog::Catalog;
 use hookcast::domain::choices::{DisabledReason, Format, Language, WebhookKind};
@@ -17,6 +18,7 @@ use hookcast::domain::ids::AttemptId;
 use hookcast::domain::ids::WebhookId;
 use hookcast::domain::secret::Secret;
 use hookcast::domain::target_url::TargetUrl;
+use hookcast::domain::token::{self, Scope, Scopes, TokenHash};
 use hookcast::domain::validation::FieldErrors;
 use hookcast::domain::webhook::{EventTypeSet, Webhook, WebhookSpec};
 use hookcast::domain::webhook_name::WebhookName;
@@ -70,6 +72,8 @@ contract!(
     retry_replay_and_the_log,
     retention_deletes_old_succeeded_deliveries_in_batches,
     handed_off_deliveries_are_stored_claimed_and_the_rest_queued,
+    tokens_are_kept_as_hashes_and_revoked_once,
+    the_audit_trail_lists_newest_first_by_target,
 );
 
 fn webhook(name: &str, code: &str, auth: AuthConfig) -> Webhook {
@@ -689,4 +693,82 @@ async fn handed_off_deliveries_are_stored_claimed_and_the_rest_queued(store: Arc
         .unwrap();
     assert_eq!(taken_over.len(), 1);
     assert_eq!(taken_over[0].delivery.id, inserted.claimed[1].delivery.id);
+}
+
+async fn tokens_are_kept_as_hashes_and_revoked_once(store: Arc<dyn Store>) {
+    let publish = Scopes::new(vec![Scope::Publish]).unwrap();
+    let (secret, record) = token::issue("ci".into(), publish.clone(), "admin".into(), Utc::now());
+    store.insert_token(&record).await.unwrap();
+    let (_, same_name) = token::issue("ci".into(), Scopes::admin(), "admin".into(), Utc::now());
+    assert!(matches!(
+        store.insert_token(&same_name).await,
+        Err(StoreError::TokenNameTaken)
+    ));
+
+    let listed = store.list_tokens().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].scopes, publish);
+    assert!(listed[0].hash.matches(&TokenHash::of(secret.expose())));
+    assert_eq!(listed[0].revoked_at, None);
+
+    let now = Utc::now();
+    let before = store.revoke_token(&record.id, now).await.unwrap().unwrap();
+    assert_eq!(before.revoked_at, None, "returned as it was");
+    let revoked = store.list_tokens().await.unwrap();
+    assert_eq!(
+        revoked[0].revoked_at.map(|t| t.timestamp_millis()),
+        Some(now.timestamp_millis())
+    );
+    // Revoking again keeps the first time.
+    let again = store
+        .revoke_token(&record.id, now + chrono::Duration::seconds(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        again.revoked_at.map(|t| t.timestamp_millis()),
+        Some(now.timestamp_millis())
+    );
+    let unknown = hookcast::domain::ids::TokenId::generate();
+    assert!(store.revoke_token(&unknown, now).await.unwrap().is_none());
+}
+
+async fn the_audit_trail_lists_newest_first_by_target(store: Arc<dyn Store>) {
+    let mut ids = Vec::new();
+    for (n, target) in ["wh_a", "wh_b", "wh_a"].iter().enumerate() {
+        let entry = AuditEntry::new(
+            "ops",
+            "webhook.update",
+            "webhook",
+            target,
+            Some(json!({"n": n})),
+            Some(json!({"n": n + 1, "auth": {"password": "********"}})),
+        );
+        store.insert_audit(&entry).await.unwrap();
+        ids.push(entry.id);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let all = store
+        .list_audit(&AuditFilter {
+            limit: 10,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+        vec![ids[2].clone(), ids[1].clone(), ids[0].clone()]
+    );
+    assert_eq!(all[0].before, Some(json!({"n": 2})));
+    assert_eq!(all[0].actor, "ops");
+    let only_a = store
+        .list_audit(&AuditFilter {
+            target_id: Some("wh_a".into()),
+            before: Some(ids[2].clone()),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(only_a.len(), 1);
+    assert_eq!(only_a[0].id, ids[0]);
 }

@@ -10,6 +10,9 @@ use serde::de::DeserializeOwned;
 
 use super::problem::ApiError;
 
+/// The largest request body the API reads (1 MiB); a longer one is answered 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 pub struct JsonBody<T>(pub T);
 
 impl<S, T> FromRequest<S> for JsonBody<T>
@@ -35,7 +38,13 @@ where
         }
         let bytes = Bytes::from_request(request, state)
             .await
-            .map_err(|rejection| ApiError::MalformedBody(rejection.body_text()))?;
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::TooLarge(MAX_BODY_BYTES)
+                } else {
+                    ApiError::MalformedBody(rejection.body_text())
+                }
+            })?;
         parse(&bytes).map(JsonBody)
     }
 }

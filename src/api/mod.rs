@@ -1,5 +1,6 @@
 //! The HTTP interface: `/api/v1` (token required), health probes.
 
+mod audit;
 mod auth;
 mod deliveries;
 mod event_types;
@@ -10,6 +11,7 @@ mod pagination;
 mod problem;
 mod state;
 mod stats;
+mod tokens;
 mod webhook_actions;
 mod webhook_input;
 mod webhook_view;
@@ -61,7 +63,13 @@ pub fn router(state: AppState) -> Router {
             get(stats::attempts_per_minute),
         )
         .route("/info", get(stats::info))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/audit", get(audit::list))
         .fallback(|| async { ApiError::NotFound("API route") })
+        .layer(axum::extract::DefaultBodyLimit::max(
+            json_body::MAX_BODY_BYTES,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

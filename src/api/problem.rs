@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::domain::token::Scope;
 use crate::domain::validation::FieldError;
 use crate::store::StoreError;
 
@@ -14,6 +15,10 @@ use crate::store::StoreError;
 pub enum ApiError {
     /// No or wrong bearer token.
     Unauthorized,
+    /// A valid token without the scope the route needs.
+    Forbidden(Scope),
+    /// The body is longer than the limit (bytes).
+    TooLarge(usize),
     /// The addressed resource does not exist.
     NotFound(&'static str),
     /// The body is not JSON at all.
@@ -55,6 +60,10 @@ impl From<StoreError> for ApiError {
                 "name",
                 "another webhook already has this name",
             )),
+            StoreError::TokenNameTaken => ApiError::Conflict(FieldError::new(
+                "name",
+                "another token already has this name",
+            )),
             StoreError::NotFound => ApiError::NotFound("webhook"),
             StoreError::Database(error) if database_unavailable(&error) => ApiError::Unavailable,
             other => ApiError::Internal(other.to_string()),
@@ -88,6 +97,23 @@ impl IntoResponse for ApiError {
                 "urn:hookcast:problem:unauthorized",
                 "Unauthorized",
                 Some("send `Authorization: Bearer <token>` with a valid API token".to_string()),
+                vec![],
+            ),
+            ApiError::Forbidden(scope) => (
+                StatusCode::FORBIDDEN,
+                "urn:hookcast:problem:forbidden",
+                "Forbidden",
+                Some(format!(
+                    "this token lacks the `{}` scope this request needs",
+                    scope.as_str()
+                )),
+                vec![],
+            ),
+            ApiError::TooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "urn:hookcast:problem:too-large",
+                "The request body is too large",
+                Some(format!("send at most {limit} bytes")),
                 vec![],
             ),
             ApiError::NotFound(what) => (

@@ -4,19 +4,19 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
+use crate::access::Access;
 use crate::config::DeliverySettings;
 use crate::delivery::attempt::AttemptContext;
 use crate::delivery::sender::Sender;
 use crate::domain::catalog::Catalog;
-use crate::domain::secret::Secret;
 use crate::ingest::IngestQueue;
 use crate::store::Store;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    /// The token that grants full access to the API.
-    pub admin_token: Arc<Secret>,
+    /// Which tokens may do what.
+    pub access: Arc<Access>,
     pub catalog: &'static Catalog,
     /// Tells the dispatcher that new deliveries were committed.
     pub wake: Arc<Notify>,

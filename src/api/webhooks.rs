@@ -1,13 +1,15 @@
 //! `/api/v1/webhooks`: create, list, read, replace, patch, delete, enable, disable.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::audit::{record, view_of};
+use super::auth::Caller;
 use super::json_body::JsonBody;
 use super::problem::ApiError;
 use super::state::AppState;
@@ -27,6 +29,7 @@ pub struct ListQuery {
 
 pub async fn create(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     JsonBody(input): JsonBody<WebhookInput>,
 ) -> Result<Response, ApiError> {
     let built = input
@@ -35,6 +38,16 @@ pub async fn create(
     let webhook = Webhook::new(built.spec, Utc::now());
     state.store.insert_webhook(&webhook).await?;
     tracing::info!(webhook_id = %webhook.id, name = %webhook.spec.name, "webhook created");
+    let after = view_of(&WebhookView::new(&webhook, SecretDisplay::Masked));
+    record(
+        &state,
+        &caller,
+        "webhook.create",
+        webhook.id.as_str(),
+        None,
+        after,
+    )
+    .await;
     let display = if built.generated_secret {
         SecretDisplay::RevealGenerated
     } else {
@@ -86,27 +99,37 @@ pub async fn get(
 
 pub async fn replace(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     JsonBody(input): JsonBody<WebhookInput>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    update(state, &id, input, |stored| Operation::Replace(stored)).await
+    update(state, &caller, &id, input, |stored| {
+        Operation::Replace(stored)
+    })
+    .await
 }
 
 pub async fn patch(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     JsonBody(input): JsonBody<WebhookInput>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    update(state, &id, input, |stored| Operation::Patch(stored)).await
+    update(state, &caller, &id, input, |stored| {
+        Operation::Patch(stored)
+    })
+    .await
 }
 
 async fn update(
     state: AppState,
+    caller: &Caller,
     id: &str,
     input: WebhookInput,
     operation: impl for<'a> FnOnce(&'a crate::domain::webhook::WebhookSpec) -> Operation<'a>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let mut webhook = load(&state, id).await?;
+    let before = view_of(&WebhookView::new(&webhook, SecretDisplay::Masked));
     let built = input
         .into_spec(operation(&webhook.spec), state.catalog)
         .map_err(ApiError::Validation)?;
@@ -114,16 +137,37 @@ async fn update(
     state.store.update_webhook(&webhook).await?;
     state.wake.notify_one(); // enabling may have made parked deliveries due
     tracing::info!(webhook_id = %webhook.id, "webhook updated");
-    Ok(Json(WebhookView::new(&webhook, SecretDisplay::Masked)))
+    let view = WebhookView::new(&webhook, SecretDisplay::Masked);
+    record(
+        &state,
+        caller,
+        "webhook.update",
+        webhook.id.as_str(),
+        before,
+        view_of(&view),
+    )
+    .await;
+    Ok(Json(view))
 }
 
 pub async fn delete(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_id(&id)?;
-    if state.store.delete_webhook(&id).await? {
-        tracing::info!(webhook_id = %id, "webhook deleted");
+    let webhook = load(&state, &id).await?;
+    let before = view_of(&WebhookView::new(&webhook, SecretDisplay::Masked));
+    if state.store.delete_webhook(&webhook.id).await? {
+        tracing::info!(webhook_id = %webhook.id, "webhook deleted");
+        record(
+            &state,
+            &caller,
+            "webhook.delete",
+            webhook.id.as_str(),
+            before,
+            None,
+        )
+        .await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("webhook"))
@@ -132,29 +176,48 @@ pub async fn delete(
 
 pub async fn enable(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    set_enabled(state, &id, true).await
+    set_enabled(state, &caller, &id, true).await
 }
 
 pub async fn disable(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    set_enabled(state, &id, false).await
+    set_enabled(state, &caller, &id, false).await
 }
 
 async fn set_enabled(
     state: AppState,
+    caller: &Caller,
     id: &str,
     enabled: bool,
 ) -> Result<Json<WebhookView>, ApiError> {
     let mut webhook = load(&state, id).await?;
+    let before = view_of(&WebhookView::new(&webhook, SecretDisplay::Masked));
     webhook.set_enabled(enabled, Utc::now());
     state.store.update_webhook(&webhook).await?;
     state.wake.notify_one(); // enabling may have made parked deliveries due
     tracing::info!(webhook_id = %webhook.id, enabled, "webhook switched");
-    Ok(Json(WebhookView::new(&webhook, SecretDisplay::Masked)))
+    let view = WebhookView::new(&webhook, SecretDisplay::Masked);
+    let action = if enabled {
+        "webhook.enable"
+    } else {
+        "webhook.disable"
+    };
+    record(
+        &state,
+        caller,
+        action,
+        webhook.id.as_str(),
+        before,
+        view_of(&view),
+    )
+    .await;
+    Ok(Json(view))
 }
 
 /// A malformed id names no webhook: 404, like an unknown one.

@@ -7,6 +7,7 @@ mod emit;
 mod event_types;
 mod output;
 mod preview;
+mod token;
 mod webhook;
 
 use std::path::PathBuf;
@@ -71,6 +72,13 @@ pub enum Command {
         #[command(subcommand)]
         command: deliveries::DeliveriesCommand,
     },
+    /// Make, list and revoke API tokens.
+    Token {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
     /// List the event types webhooks can subscribe to.
     EventTypes {
         #[command(flatten)]
@@ -123,6 +131,9 @@ pub async fn run_client(command: Command) -> anyhow::Result<()> {
         }
         Command::Deliveries { client, command } => {
             deliveries::run(&client.connect()?, command, client.json).await
+        }
+        Command::Token { client, command } => {
+            token::run(&client.connect()?, command, client.json).await
         }
         Command::EventTypes { client, kind } => {
             event_types::run(&client.connect()?, kind.as_deref(), client.json).await

@@ -55,6 +55,14 @@ prefixed_id!(
     /// One HTTP try of a delivery.
     AttemptId, "att_", "an attempt id"
 );
+prefixed_id!(
+    /// An API token (its record, never the token itself).
+    TokenId, "tok_", "a token id"
+);
+prefixed_id!(
+    /// One entry of the audit trail.
+    AuditId, "aud_", "an audit entry id"
+);
 
 #[cfg(test)]
 mod tests {

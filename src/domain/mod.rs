@@ -2,6 +2,7 @@
 //! valid value: the API parses into these, the store persists them, the delivery
 //! engine reads them without re-checking.
 
+pub mod audit;
 pub mod auth;
 pub mod body_template;
 pub mod catalog;
@@ -17,6 +18,7 @@ pub mod retry;
 pub mod secret;
 pub mod target_url;
 pub mod time_zone;
+pub mod token;
 pub mod validation;
 pub mod webhook;
 pub mod webhook_name;

@@ -5,6 +5,7 @@
 //! deliveries are committed together: nothing acknowledged can be lost between a
 //! database and a separate queue.
 
+mod access_sql;
 mod delivery_codec;
 mod event_codec;
 mod fan_out;
@@ -26,10 +27,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
+use crate::domain::audit::{AuditEntry, AuditFilter};
 use crate::domain::choices::DisabledReason;
 use crate::domain::delivery::{Attempt, Delivery, DeliveryStatus};
 use crate::domain::event::Event;
-use crate::domain::ids::{DeliveryId, EventId, WebhookId};
+use crate::domain::ids::{DeliveryId, EventId, TokenId, WebhookId};
+use crate::domain::token::ApiToken;
 use crate::domain::webhook::Webhook;
 
 /// Opens the store the URL names: `postgres://…` (several nodes) or `sqlite://…`
@@ -57,6 +60,8 @@ pub fn is_postgres(url: &str) -> bool {
 pub enum StoreError {
     #[error("another webhook already has this name")]
     NameTaken,
+    #[error("another token already has this name")]
+    TokenNameTaken,
     #[error("no such record")]
     NotFound,
     #[error("the delivery is being attempted right now")]
@@ -278,6 +283,24 @@ pub trait Store: Send + Sync + 'static {
     /// attempts, and deletes old events no delivery refers to. Returns the number of
     /// deliveries deleted.
     async fn delete_expired(&self, before: DateTime<Utc>, batch: usize) -> Result<u64, StoreError>;
+
+    /// [`StoreError::TokenNameTaken`] when the name is in use.
+    async fn insert_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+
+    /// Every token, revoked ones too, oldest first.
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+
+    /// Revokes the token; returns it as it was, `None` if there is no such token.
+    async fn revoke_token(
+        &self,
+        id: &TokenId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ApiToken>, StoreError>;
+
+    async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+
+    /// Newest first.
+    async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Puts the webhook's failed deliveries created in [since, until] back to pending.
     async fn replay_failed(

@@ -12,6 +12,10 @@ mod rows {
     crate::store::row_readers::row_readers!(sqlx::postgres::PgRow);
 }
 
+mod access {
+    crate::store::access_sql::access_sql!(sqlx::PgPool, sqlx::postgres::PgRow);
+}
+
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -28,9 +32,11 @@ use super::{
     AttemptRecord, AttemptSummary, ClaimRequest, ClaimedDelivery, DeliveryFilter, DisabledWebhook,
     EventFilter, HandOff, Inserted, Sealer, Store, StoreError,
 };
+use crate::domain::audit::{AuditEntry, AuditFilter};
 use crate::domain::delivery::{Attempt, Delivery};
 use crate::domain::event::Event;
-use crate::domain::ids::{DeliveryId, EventId, WebhookId};
+use crate::domain::ids::{DeliveryId, EventId, TokenId, WebhookId};
+use crate::domain::token::ApiToken;
 use crate::domain::webhook::Webhook;
 
 /// The channel nodes use to say "new work is due".
@@ -57,6 +63,11 @@ pub fn migrator() -> Migrator {
             2,
             "due by webhook",
             include_str!("../../../migrations/postgres/0002_due_by_webhook.sql"),
+        ),
+        migration(
+            3,
+            "tokens and audit",
+            include_str!("../../../migrations/postgres/0003_tokens_and_audit.sql"),
         ),
     ])
 }
@@ -235,5 +246,29 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         PgStore::replay_failed(self, webhook_id, since, until, now).await
+    }
+
+    async fn insert_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+        access::insert_token(&self.pool, token).await
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        access::list_tokens(&self.pool).await
+    }
+
+    async fn revoke_token(
+        &self,
+        id: &TokenId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ApiToken>, StoreError> {
+        access::revoke_token(&self.pool, id, now).await
+    }
+
+    async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        access::insert_audit(&self.pool, entry).await
+    }
+
+    async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        access::list_audit(&self.pool, filter).await
     }
 }

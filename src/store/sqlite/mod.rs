@@ -13,6 +13,10 @@ mod rows {
     crate::store::row_readers::row_readers!(sqlx::sqlite::SqliteRow);
 }
 
+mod access {
+    crate::store::access_sql::access_sql!(sqlx::SqlitePool, sqlx::sqlite::SqliteRow);
+}
+
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -28,9 +32,11 @@ use super::{
     AttemptRecord, AttemptSummary, ClaimRequest, ClaimedDelivery, DeliveryFilter, DisabledWebhook,
     EventFilter, HandOff, Inserted, Sealer, Store, StoreError,
 };
+use crate::domain::audit::{AuditEntry, AuditFilter};
 use crate::domain::delivery::{Attempt, Delivery};
 use crate::domain::event::Event;
-use crate::domain::ids::{DeliveryId, EventId, WebhookId};
+use crate::domain::ids::{DeliveryId, EventId, TokenId, WebhookId};
+use crate::domain::token::ApiToken;
 use crate::domain::webhook::Webhook;
 use write_turn::{WriteTurns, WriteTx};
 
@@ -70,6 +76,11 @@ fn migrator() -> Migrator {
             5,
             "due by webhook",
             include_str!("../../../migrations/sqlite/0005_due_by_webhook.sql"),
+        ),
+        migration(
+            6,
+            "tokens and audit",
+            include_str!("../../../migrations/sqlite/0006_tokens_and_audit.sql"),
         ),
     ])
 }
@@ -275,5 +286,32 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         SqliteStore::replay_failed(self, webhook_id, since, until, now).await
+    }
+
+    async fn insert_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+        let _turn = self.write_turn.first().await;
+        access::insert_token(&self.pool, token).await
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        access::list_tokens(&self.pool).await
+    }
+
+    async fn revoke_token(
+        &self,
+        id: &TokenId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ApiToken>, StoreError> {
+        let _turn = self.write_turn.first().await;
+        access::revoke_token(&self.pool, id, now).await
+    }
+
+    async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let _turn = self.write_turn.first().await;
+        access::insert_audit(&self.pool, entry).await
+    }
+
+    async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        access::list_audit(&self.pool, filter).await
     }
 }
