@@ -98,6 +98,33 @@ impl Sender {
         })
     }
 
+    /// A redirect is never followed, but one that points at a refused address is an
+    /// attempt to reach it (the classic way past a guard that follows redirects), and
+    /// is reported as `blocked` rather than as an ordinary 3xx answer.
+    fn redirect_to_blocked(
+        &self,
+        request: &PreparedRequest,
+        response: &reqwest::Response,
+    ) -> Option<Failure> {
+        if !response.status().is_redirection() {
+            return None;
+        }
+        let location = response.headers().get("location")?.to_str().ok()?;
+        let target = request.url.join(location).ok()?;
+        let ip = match target.host()? {
+            Host::Ipv4(v4) => std::net::IpAddr::V4(v4),
+            Host::Ipv6(v6) => std::net::IpAddr::V6(v6),
+            Host::Domain(_) => return None,
+        };
+        let reason = self.policy.check(ip).err()?;
+        Some(Failure {
+            kind: ErrorKind::Blocked,
+            message: format!(
+                "blocked: the receiver redirected to {ip}, {reason}; redirects are never followed"
+            ),
+        })
+    }
+
     async fn exchange(&self, request: &PreparedRequest) -> Result<Answer, Failure> {
         let response = self
             .client
@@ -108,6 +135,9 @@ impl Sender {
             .await
             .map_err(|e| describe(&e, request))?;
         let status = response.status().as_u16();
+        if let Some(failure) = self.redirect_to_blocked(request, &response) {
+            return Err(failure);
+        }
         let headers: Vec<(String, String)> = response
             .headers()
             .iter()
