@@ -20,6 +20,7 @@ pub mod delivery;
 pub mod domain;
 mod fs_util;
 pub mod ingest;
+pub mod key_rotation;
 pub mod retention;
 pub mod server;
 pub mod store;

@@ -1,5 +1,5 @@
 use clap::Parser;
-use hookcast::cli::{Cli, Command};
+use hookcast::cli::{Cli, Command, KeysCommand};
 use hookcast::config::Settings;
 use tracing_subscriber::EnvFilter;
 
@@ -25,6 +25,15 @@ async fn main() -> std::process::ExitCode {
             init_logging();
             match load(config.as_deref(), None) {
                 Ok(settings) => hookcast::server::migrate(settings).await,
+                Err(error) => Err(error),
+            }
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate { config },
+        } => {
+            init_logging();
+            match load(config.as_deref(), None) {
+                Ok(settings) => hookcast::key_rotation::rotate(settings).await,
                 Err(error) => Err(error),
             }
         }

@@ -44,6 +44,11 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Manage the key that encrypts secrets at rest.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Manage webhooks on a running server.
     Webhook {
         #[command(flatten)]
@@ -89,6 +94,16 @@ pub enum Command {
     },
 }
 
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Seal every stored secret with a new key, while servers keep running.
+    Rotate {
+        /// TOML settings file; HOOKCAST_* environment variables override it.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
 /// How CLI commands reach the server.
 #[derive(Args, Clone)]
 pub struct ClientArgs {
@@ -121,7 +136,9 @@ impl ClientArgs {
 /// Runs a client subcommand.
 pub async fn run_client(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { .. } | Command::Migrate { .. } => unreachable!("not a client command"),
+        Command::Serve { .. } | Command::Migrate { .. } | Command::Keys { .. } => {
+            unreachable!("not a client command")
+        }
         Command::Webhook { client, command } => {
             webhook::run(&client.connect()?, *command, client.json).await
         }

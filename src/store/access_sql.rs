@@ -1,4 +1,4 @@
-//! Tokens and the audit trail in SQL, the same statements on both backends (`$n`
+//! Tokens, the audit trail and resealing secrets in SQL, the same statements on both backends (`$n`
 //! parameters, each first used in order, read the same way by SQLite and
 //! PostgreSQL). A macro over the pool and row types, like the row readers.
 
@@ -121,6 +121,36 @@ macro_rules! access_sql {
             .execute(pool)
             .await?;
             Ok(())
+        }
+
+        /// Seals every stored secret again with the current key; returns how many
+        /// changed. Compare-and-set per row, so a concurrent update is never undone.
+        pub(super) async fn reseal_secrets(
+            pool: &$pool,
+            sealer: &crate::store::Sealer,
+        ) -> Result<u64, StoreError> {
+            let rows = sqlx::query("SELECT id, auth_sealed FROM webhooks")
+                .fetch_all(pool)
+                .await?;
+            let mut resealed = 0;
+            for row in rows {
+                let id: String = row.try_get("id")?;
+                let sealed: String = row.try_get("auth_sealed")?;
+                if !sealer.needs_resealing(&sealed) {
+                    continue;
+                }
+                let plain = sealer.open(&sealed, &id)?;
+                let updated = sqlx::query(
+                    "UPDATE webhooks SET auth_sealed = $1 WHERE id = $2 AND auth_sealed = $3",
+                )
+                .bind(sealer.seal(&plain, &id))
+                .bind(&id)
+                .bind(&sealed)
+                .execute(pool)
+                .await?;
+                resealed += updated.rows_affected();
+            }
+            Ok(resealed)
         }
 
         pub(super) async fn list_audit(

@@ -11,7 +11,7 @@ mod event_codec;
 mod fan_out;
 mod postgres;
 mod row_readers;
-mod sealing;
+pub mod sealing;
 mod sqlite;
 mod webhook_codec;
 
@@ -298,6 +298,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<ApiToken>, StoreError>;
 
     async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+
+    /// Seals every stored secret again with the current key (after a key rotation);
+    /// returns how many were sealed with another.
+    async fn reseal_secrets(&self) -> Result<u64, StoreError>;
 
     /// Newest first.
     async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;

@@ -268,6 +268,10 @@ impl Store for PgStore {
         access::insert_audit(&self.pool, entry).await
     }
 
+    async fn reseal_secrets(&self) -> Result<u64, StoreError> {
+        access::reseal_secrets(&self.pool, &self.sealer).await
+    }
+
     async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         access::list_audit(&self.pool, filter).await
     }

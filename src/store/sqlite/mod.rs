@@ -311,6 +311,11 @@ impl Store for SqliteStore {
         access::insert_audit(&self.pool, entry).await
     }
 
+    async fn reseal_secrets(&self) -> Result<u64, StoreError> {
+        let _turn = self.write_turn.first().await;
+        access::reseal_secrets(&self.pool, &self.sealer).await
+    }
+
     async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         access::list_audit(&self.pool, filter).await
     }
