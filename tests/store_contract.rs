@@ -103,6 +103,7 @@ fn webhook(name: &str, code: &str, auth: AuthConfig) -> Webhook {
         template: None,
         time_zone: None,
         mentions: Default::default(),
+        tls: Default::default(),
     };
     Webhook::new(spec, Utc::now())
 }
@@ -170,13 +171,17 @@ fn record(
 }
 
 async fn webhooks_round_trip_with_sealed_secrets(store: Arc<dyn Store>) {
-    let stored = webhook(
+    let mut stored = webhook(
         "ops",
         "dr.host.disconnected",
         AuthConfig::Bearer {
             token: Secret::new("tok-1"),
         },
     );
+    stored.spec.tls = hookcast::domain::tls::TlsOptions {
+        ca_bundle: Some("-----BEGIN CERTIFICATE-----\n…".into()),
+        dangerously_skip_certificate_verification: true,
+    };
     store.insert_webhook(&stored).await.unwrap();
     assert_eq!(
         store.get_webhook(&stored.id).await.unwrap().unwrap(),

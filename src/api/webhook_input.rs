@@ -13,6 +13,7 @@ use crate::domain::headers::CustomHeaders;
 use crate::domain::mentions::Mentions;
 use crate::domain::target_url::TargetUrl;
 use crate::domain::time_zone::DisplayZone;
+use crate::domain::tls::TlsOptions;
 use crate::domain::validation::{FieldError, FieldErrors};
 use crate::domain::webhook::{EventTypeSet, TimeoutSeconds, WebhookSpec};
 use crate::domain::webhook_name::WebhookName;
@@ -44,6 +45,10 @@ pub struct WebhookInput {
     /// `{"all": false, "user_ids": [], "mobiles": []}`; `null` = nobody.
     #[serde(default, deserialize_with = "present")]
     mentions: Option<Option<Mentions>>,
+    /// `{"ca_bundle": "<PEM>", "dangerously_skip_certificate_verification": false}`;
+    /// `null` = the defaults (system roots, verification on).
+    #[serde(default, deserialize_with = "present")]
+    tls: Option<Option<TlsOptions>>,
     #[serde(default, rename = "id")]
     _id: IgnoredAny,
     #[serde(default, rename = "status")]
@@ -214,6 +219,18 @@ impl WebhookInput {
             (None, Some(b)) => Some(b.mentions.clone()),
         };
 
+        let tls = match (self.tls, base) {
+            (Some(Some(t)), _) => match t.validate() {
+                Ok(t) => Some(t),
+                Err((field, message)) => {
+                    errors.push(field, message);
+                    None
+                }
+            },
+            (Some(None), _) | (None, None) => Some(TlsOptions::default()),
+            (None, Some(b)) => Some(b.tls.clone()),
+        };
+
         let built = (|| {
             Some(WebhookSpec {
                 name: name?,
@@ -229,6 +246,7 @@ impl WebhookInput {
                 template: template?,
                 time_zone: time_zone?,
                 mentions: mentions?,
+                tls: tls?,
             })
         })();
         match built {

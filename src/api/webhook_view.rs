@@ -11,6 +11,7 @@ use crate::domain::auth::AuthConfig;
 use crate::domain::choices::{DisabledReason, Format, Language, WebhookKind};
 use crate::domain::mentions::Mentions;
 use crate::domain::secret::MASK;
+use crate::domain::tls::TlsOptions;
 use crate::domain::webhook::Webhook;
 
 #[derive(Serialize)]
@@ -32,6 +33,7 @@ pub struct WebhookView {
     pub template: Option<Value>,
     pub time_zone: Option<String>,
     pub mentions: Mentions,
+    pub tls: TlsOptions,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -71,6 +73,7 @@ impl WebhookView {
                 .map(|t| json!({"body": t.source(), "content_type": t.content_type()})),
             time_zone: spec.time_zone.map(|z| z.label()),
             mentions: spec.mentions.clone(),
+            tls: spec.tls.clone(),
             created_at: timestamp(webhook.created_at),
             updated_at: timestamp(webhook.updated_at),
         }

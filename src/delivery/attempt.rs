@@ -98,7 +98,7 @@ pub async fn make_attempt(
         }
     };
     attempt.request = request.logged.clone();
-    let sent = context.sender.send(&request, deadline).await;
+    let sent = context.sender.send(&request, &spec.tls, deadline).await;
     attempt.duration_ms = sent.duration.as_millis() as u64;
     let (verdict, summary) = match sent.result {
         Ok(Answer {

@@ -1,8 +1,9 @@
 //! The HTTP side of an attempt: one pooled keep-alive client, the SSRF guard, one
 //! deadline over the whole attempt, capped response reads, errors worded for people.
 
+use std::collections::HashMap;
 use std::error::Error as _;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -12,6 +13,7 @@ use url::Host;
 use super::address_guard::{AddressPolicy, Blocked, DnsFailure, GuardedResolver, system_lookup};
 use super::sign::{PreparedRequest, truncate_utf8};
 use crate::domain::delivery::{ErrorKind, READ_BODY_LIMIT, STORED_BODY_LIMIT};
+use crate::domain::tls::TlsOptions;
 
 /// What the receiver answered.
 #[derive(Debug, Clone)]
@@ -37,7 +39,10 @@ pub struct Sent {
 }
 
 pub struct Sender {
+    /// For webhooks with the default TLS options (nearly all).
     client: reqwest::Client,
+    /// One client per other TLS options in use (a client holds its trust roots).
+    tls_clients: Mutex<HashMap<TlsOptions, reqwest::Client>>,
     policy: Arc<AddressPolicy>,
 }
 
@@ -45,34 +50,75 @@ impl Sender {
     pub fn new(policy: AddressPolicy) -> Sender {
         crate::init_tls();
         let policy = Arc::new(policy);
-        let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver {
-                policy: policy.clone(),
-                lookup: system_lookup(),
-            }))
-            // A redirect is the receiver's answer (a permanent failure), never followed:
-            // following it would bypass the address check.
-            .redirect(Policy::none())
-            .no_proxy()
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(60))
+        let client = client_builder(&policy)
             .build()
             .expect("the HTTP client builds");
-        Sender { client, policy }
+        Sender {
+            client,
+            tls_clients: Mutex::new(HashMap::new()),
+            policy,
+        }
+    }
+
+    /// The client for `tls`; built the first time those options are used.
+    fn client_for(&self, tls: &TlsOptions) -> Result<reqwest::Client, Failure> {
+        if tls.is_default() {
+            return Ok(self.client.clone());
+        }
+        let mut clients = self.tls_clients.lock().expect("TLS clients lock");
+        if let Some(client) = clients.get(tls) {
+            return Ok(client.clone());
+        }
+        let mut builder = client_builder(&self.policy);
+        if let Some(bundle) = &tls.ca_bundle {
+            let certificates =
+                reqwest::Certificate::from_pem_bundle(bundle.as_bytes()).map_err(|e| Failure {
+                    kind: ErrorKind::Tls,
+                    message: format!("the webhook's CA bundle cannot be read: {e}"),
+                })?;
+            builder = builder.tls_certs_merge(certificates);
+        }
+        if tls.dangerously_skip_certificate_verification {
+            tracing::warn!(
+                "a webhook skips certificate verification: its requests can be read and changed on the way"
+            );
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        let client = builder.build().map_err(|e| Failure {
+            kind: ErrorKind::Tls,
+            message: format!("cannot set up TLS for the webhook: {e}"),
+        })?;
+        // Bounded: options come from stored webhooks, but never keep more than a few
+        // hundred clients (and their pools) around.
+        if clients.len() >= 256 {
+            clients.clear();
+        }
+        clients.insert(tls.clone(), client.clone());
+        Ok(client)
     }
 
     /// Sends `request`; everything, connection included, must finish within `deadline`.
-    pub async fn send(&self, request: &PreparedRequest, deadline: Duration) -> Sent {
+    pub async fn send(
+        &self,
+        request: &PreparedRequest,
+        tls: &TlsOptions,
+        deadline: Duration,
+    ) -> Sent {
         let started = Instant::now();
-        let result = match self.check_literal_address(request) {
+        let checked = self
+            .check_literal_address(request)
+            .and_then(|()| self.client_for(tls));
+        let result = match checked {
             Err(failure) => Err(failure),
-            Ok(()) => match tokio::time::timeout(deadline, self.exchange(request)).await {
-                Ok(result) => result,
-                Err(_) => Err(Failure {
-                    kind: ErrorKind::Timeout,
-                    message: format!("no complete answer within {} ms", deadline.as_millis()),
-                }),
-            },
+            Ok(client) => {
+                match tokio::time::timeout(deadline, self.exchange(&client, request)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(Failure {
+                        kind: ErrorKind::Timeout,
+                        message: format!("no complete answer within {} ms", deadline.as_millis()),
+                    }),
+                }
+            }
         };
         Sent {
             duration: started.elapsed(),
@@ -125,9 +171,12 @@ impl Sender {
         })
     }
 
-    async fn exchange(&self, request: &PreparedRequest) -> Result<Answer, Failure> {
-        let response = self
-            .client
+    async fn exchange(
+        &self,
+        client: &reqwest::Client,
+        request: &PreparedRequest,
+    ) -> Result<Answer, Failure> {
+        let response = client
             .post(request.url.clone())
             .headers(request.headers.clone())
             .body(request.body.clone())
@@ -175,6 +224,22 @@ impl Sender {
     }
 }
 
+/// The settings every delivery client shares: the SSRF guard as resolver, no
+/// redirects, no proxy.
+fn client_builder(policy: &Arc<AddressPolicy>) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .dns_resolver(Arc::new(GuardedResolver {
+            policy: policy.clone(),
+            lookup: system_lookup(),
+        }))
+        // A redirect is the receiver's answer (a permanent failure), never followed:
+        // following it would bypass the address check.
+        .redirect(Policy::none())
+        .no_proxy()
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(60))
+}
+
 /// `Retry-After` as seconds or as an HTTP date.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
@@ -203,6 +268,12 @@ fn describe(error: &reqwest::Error, request: &PreparedRequest) -> Failure {
                 message: dns.to_string(),
             };
         }
+        if let Some(tls) = rustls_error(cause) {
+            return Failure {
+                kind: ErrorKind::Tls,
+                message: format!("TLS with {host}:{port} failed: {tls}"),
+            };
+        }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
             let what = match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => Some("connection refused by"),
@@ -219,12 +290,6 @@ fn describe(error: &reqwest::Error, request: &PreparedRequest) -> Failure {
                 };
             }
         }
-        if cause.downcast_ref::<rustls::Error>().is_some() {
-            return Failure {
-                kind: ErrorKind::Tls,
-                message: format!("TLS with {host}:{port} failed: {cause}"),
-            };
-        }
         source = cause.source();
     }
     let kind = if error.is_timeout() {
@@ -235,6 +300,19 @@ fn describe(error: &reqwest::Error, request: &PreparedRequest) -> Failure {
     Failure {
         kind,
         message: format!("cannot reach {host}:{port}: {}", innermost(error)),
+    }
+}
+
+/// A rustls error in `error`, looking through the io::Errors it arrives wrapped in
+/// (an io::Error's `source` skips what it wraps).
+fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut current = error;
+    loop {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        let inner = current.downcast_ref::<std::io::Error>()?.get_ref()?;
+        current = inner;
     }
 }
 

@@ -18,6 +18,7 @@ pub mod retry;
 pub mod secret;
 pub mod target_url;
 pub mod time_zone;
+pub mod tls;
 pub mod token;
 pub mod validation;
 pub mod webhook;

@@ -12,6 +12,7 @@ use super::ids::WebhookId;
 use super::mentions::Mentions;
 use super::target_url::TargetUrl;
 use super::time_zone::DisplayZone;
+use super::tls::TlsOptions;
 use super::validation::FieldErrors;
 use super::webhook_name::WebhookName;
 
@@ -116,6 +117,8 @@ pub struct WebhookSpec {
     pub time_zone: Option<DisplayZone>,
     /// Who chat messages notify.
     pub mentions: Mentions,
+    /// How the receiver's certificate is checked.
+    pub tls: TlsOptions,
 }
 
 /// A stored webhook.

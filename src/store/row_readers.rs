@@ -28,6 +28,7 @@ macro_rules! row_readers {
                 template_content_type: row.try_get("template_content_type")?,
                 time_zone: row.try_get("time_zone")?,
                 mentions: row.try_get("mentions")?,
+                tls: row.try_get("tls")?,
                 created_at: row.try_get("created_at")?,
                 updated_at: row.try_get("updated_at")?,
             })

@@ -18,6 +18,7 @@ use crate::domain::mentions::Mentions;
 use crate::domain::secret::Secret;
 use crate::domain::target_url::TargetUrl;
 use crate::domain::time_zone::DisplayZone;
+use crate::domain::tls::TlsOptions;
 use crate::domain::validation::FieldErrors;
 use crate::domain::webhook::{EventTypeSet, TimeoutSeconds, Webhook, WebhookSpec};
 use crate::domain::webhook_name::WebhookName;
@@ -40,6 +41,7 @@ pub struct WebhookRow {
     pub template_content_type: Option<String>,
     pub time_zone: Option<String>,
     pub mentions: Option<String>,
+    pub tls: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -137,6 +139,8 @@ pub fn encode(webhook: &Webhook, sealer: &Sealer) -> WebhookRow {
         time_zone: spec.time_zone.map(|z| z.label()),
         mentions: (!spec.mentions.is_empty())
             .then(|| serde_json::to_string(&spec.mentions).expect("mentions serialize")),
+        tls: (!spec.tls.is_default())
+            .then(|| serde_json::to_string(&spec.tls).expect("TLS options serialize")),
         created_at: webhook.created_at.timestamp_millis(),
         updated_at: webhook.updated_at.timestamp_millis(),
     }
@@ -212,6 +216,10 @@ pub fn decode(
                 serde_json::from_str(json).map_err(|e| corrupt("mentions", e.to_string()))?
             }
             None => Mentions::default(),
+        },
+        tls: match &row.tls {
+            Some(json) => serde_json::from_str(json).map_err(|e| corrupt("tls", e.to_string()))?,
+            None => TlsOptions::default(),
         },
     };
     Ok(Webhook {

@@ -69,6 +69,11 @@ pub fn migrator() -> Migrator {
             "tokens and audit",
             include_str!("../../../migrations/postgres/0003_tokens_and_audit.sql"),
         ),
+        migration(
+            4,
+            "webhook tls",
+            include_str!("../../../migrations/postgres/0004_webhook_tls.sql"),
+        ),
     ])
 }
 

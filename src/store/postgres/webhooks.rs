@@ -88,8 +88,8 @@ impl PgStore {
         sqlx::query(
             "INSERT INTO webhooks (id, name, kind, url, language, auth_type, auth_sealed, format, enabled, \
              disabled_reason, headers, timeout_seconds, template_body, template_content_type, time_zone, \
-             mentions, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             mentions, created_at, updated_at, tls) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(&row.id)
         .bind(&row.name)
@@ -109,6 +109,7 @@ impl PgStore {
         .bind(&row.mentions)
         .bind(row.created_at)
         .bind(row.updated_at)
+        .bind(&row.tls)
         .execute(&mut *tx)
         .await
         .map_err(name_conflict)?;
@@ -123,8 +124,8 @@ impl PgStore {
         let updated = sqlx::query(
             "UPDATE webhooks SET name = $1, kind = $2, url = $3, language = $4, auth_type = $5, auth_sealed = $6, \
              format = $7, enabled = $8, disabled_reason = $9, headers = $10, timeout_seconds = $11, \
-             template_body = $12, template_content_type = $13, time_zone = $14, mentions = $15, updated_at = $16 \
-             WHERE id = $17",
+             template_body = $12, template_content_type = $13, time_zone = $14, mentions = $15, updated_at = $16, \
+             tls = $17 WHERE id = $18",
         )
         .bind(&row.name)
         .bind(&row.kind)
@@ -142,6 +143,7 @@ impl PgStore {
         .bind(&row.time_zone)
         .bind(&row.mentions)
         .bind(row.updated_at)
+        .bind(&row.tls)
         .bind(&row.id)
         .execute(&mut *tx)
         .await

@@ -82,6 +82,11 @@ fn migrator() -> Migrator {
             "tokens and audit",
             include_str!("../../../migrations/sqlite/0006_tokens_and_audit.sql"),
         ),
+        migration(
+            7,
+            "webhook tls",
+            include_str!("../../../migrations/sqlite/0007_webhook_tls.sql"),
+        ),
     ])
 }
 

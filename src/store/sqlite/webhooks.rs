@@ -102,7 +102,7 @@ impl SqliteStore {
         sqlx::query(
             "INSERT INTO webhooks (id, name, kind, url, language, auth_type, auth_sealed, format, enabled, \
              disabled_reason, headers, timeout_seconds, template_body, template_content_type, time_zone, \
-             mentions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             mentions, created_at, updated_at, tls) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&row.id)
         .bind(&row.name)
@@ -122,6 +122,7 @@ impl SqliteStore {
         .bind(&row.mentions)
         .bind(row.created_at)
         .bind(row.updated_at)
+        .bind(&row.tls)
         .execute(&mut *tx)
         .await
         .map_err(name_conflict)?;
@@ -136,7 +137,7 @@ impl SqliteStore {
         let updated = sqlx::query(
             "UPDATE webhooks SET name = ?, kind = ?, url = ?, language = ?, auth_type = ?, auth_sealed = ?, \
              format = ?, enabled = ?, disabled_reason = ?, headers = ?, timeout_seconds = ?, template_body = ?, \
-             template_content_type = ?, time_zone = ?, mentions = ?, updated_at = ? \
+             template_content_type = ?, time_zone = ?, mentions = ?, updated_at = ?, tls = ? \
              WHERE id = ?",
         )
         .bind(&row.name)
@@ -155,6 +156,7 @@ impl SqliteStore {
         .bind(&row.time_zone)
         .bind(&row.mentions)
         .bind(row.updated_at)
+        .bind(&row.tls)
         .bind(&row.id)
         .execute(&mut *tx)
         .await
