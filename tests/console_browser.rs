@@ -463,6 +463,21 @@ async fn the_console_manages_webhooks_in_a_real_browser() {
     b.wait_text(".empty", "还没有 WebHook").await;
     assert!(api.webhooks().await.is_empty());
 
+    // The audit trail lists what was done, by whom, with what changed.
+    b.click("a[href='#/audit']").await;
+    b.wait_text("#page-title", "审计日志").await;
+    let trail = b.wait_text("#audit-table", "删除 WebHook").await;
+    for expected in [
+        "添加 WebHook",
+        "修改 WebHook",
+        "admin (bootstrap)",
+        "ops-feishu",
+    ] {
+        assert!(trail.contains(expected), "{expected}: {trail}");
+    }
+    b.screenshot("audit-zh").await;
+    b.click("nav a[href='#/webhooks']").await;
+
     // The layout holds at 1920×1080 too.
     b.client.set_window_size(1920, 1080).await.unwrap();
     b.click("#add-webhook").await;

@@ -41,6 +41,7 @@ const ASSETS: &[Asset] = &[
     asset!("event_tree.js", JS),
     asset!("deliveries.js", JS),
     asset!("event_types.js", JS),
+    asset!("audit.js", JS),
     asset!("charts.js", JS),
     asset!("vendor/preact-htm.js", JS),
 ];

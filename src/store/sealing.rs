@@ -81,7 +81,7 @@ fn key_from_base64(encoded: &str) -> Result<Key, SealError> {
 /// Where the keys came from, to see a rotation.
 struct KeyFile {
     path: PathBuf,
-    modified: Option<SystemTime>,
+    modified: Option<FileStamp>,
     checked: Instant,
 }
 
@@ -248,8 +248,26 @@ fn new_key() -> String {
     STANDARD.encode(key)
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// What tells a rewritten key file from the one read: a rotation renames a new file
+/// over it (a new inode), and the clock may not tick between two writes.
+fn modified(path: &Path) -> Option<FileStamp> {
+    let metadata = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some(FileStamp {
+        inode,
+        len: metadata.len(),
+        modified: metadata.modified().ok(),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    inode: u64,
+    len: u64,
+    modified: Option<SystemTime>,
 }
 
 /// Replaces the key file's keys with `keys` (current first), atomically: written to a

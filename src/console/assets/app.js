@@ -7,6 +7,7 @@ import { LANGUAGES, initialLanguage, rememberLanguage, translate } from './i18n.
 import { WebhooksPage } from './webhooks.js';
 import { DeliveriesPage } from './deliveries.js';
 import { EventTypesPage } from './event_types.js';
+import { AuditPage } from './audit.js';
 
 const TOKEN_KEY = 'hookcast.token';
 
@@ -14,6 +15,7 @@ const PAGES = {
   webhooks: WebhooksPage,
   deliveries: DeliveriesPage,
   'event-types': EventTypesPage,
+  audit: AuditPage,
 };
 
 function currentPage() {
@@ -118,7 +120,10 @@ function Shell({ lang, onLanguage, token, onSignOut }) {
               <li>${link('deliveries', 'nav.deliveries')}</li>
             </ul>
           </div>
-          <ul><li>${link('event-types', 'nav.eventTypes')}</li></ul>
+          <ul>
+            <li>${link('event-types', 'nav.eventTypes')}</li>
+            <li>${link('audit', 'nav.audit')}</li>
+          </ul>
         </nav>
         <main id="main"><${Page} /></main>
       </div>
