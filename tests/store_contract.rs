@@ -74,6 +74,7 @@ contract!(
     handed_off_deliveries_are_stored_claimed_and_the_rest_queued,
     tokens_are_kept_as_hashes_and_revoked_once,
     the_audit_trail_lists_newest_first_by_target,
+    a_change_and_its_audit_entry_are_stored_together,
 );
 
 fn webhook(name: &str, code: &str, auth: AuthConfig) -> Webhook {
@@ -182,7 +183,7 @@ async fn webhooks_round_trip_with_sealed_secrets(store: Arc<dyn Store>) {
         ca_bundle: Some("-----BEGIN CERTIFICATE-----\n…".into()),
         dangerously_skip_certificate_verification: true,
     };
-    store.insert_webhook(&stored).await.unwrap();
+    store.insert_webhook(&stored, None).await.unwrap();
     assert_eq!(
         store.get_webhook(&stored.id).await.unwrap().unwrap(),
         stored
@@ -190,7 +191,7 @@ async fn webhooks_round_trip_with_sealed_secrets(store: Arc<dyn Store>) {
     let mut changed = stored.clone();
     changed.spec.language = Language::EnUs;
     changed.set_enabled(false, Utc::now());
-    store.update_webhook(&changed).await.unwrap();
+    store.update_webhook(&changed, None).await.unwrap();
     let read = store.get_webhook(&changed.id).await.unwrap().unwrap();
     assert_eq!(read.spec.language, Language::EnUs);
     assert_eq!(read.disabled_reason, Some(DisabledReason::Manual));
@@ -198,51 +199,57 @@ async fn webhooks_round_trip_with_sealed_secrets(store: Arc<dyn Store>) {
         matches!(read.spec.auth, AuthConfig::Bearer { ref token } if token.expose() == "tok-1")
     );
     assert_eq!(store.list_webhooks().await.unwrap().len(), 1);
-    assert!(store.delete_webhook(&changed.id).await.unwrap());
-    assert!(!store.delete_webhook(&changed.id).await.unwrap());
+    assert!(store.delete_webhook(&changed.id, None).await.unwrap());
+    assert!(!store.delete_webhook(&changed.id, None).await.unwrap());
     assert!(store.get_webhook(&changed.id).await.unwrap().is_none());
     let ghost = webhook("ghost", "dr.user.login", AuthConfig::None);
     assert!(matches!(
-        store.update_webhook(&ghost).await,
+        store.update_webhook(&ghost, None).await,
         Err(StoreError::NotFound)
     ));
 }
 
 async fn names_are_unique(store: Arc<dyn Store>) {
     store
-        .insert_webhook(&webhook("ops", "dr.user.login", AuthConfig::None))
+        .insert_webhook(&webhook("ops", "dr.user.login", AuthConfig::None), None)
         .await
         .unwrap();
     let twin = webhook("ops", "dr.user.login", AuthConfig::None);
     assert!(matches!(
-        store.insert_webhook(&twin).await,
+        store.insert_webhook(&twin, None).await,
         Err(StoreError::NameTaken)
     ));
     let mut other = webhook("dev", "dr.user.login", AuthConfig::None);
-    store.insert_webhook(&other).await.unwrap();
+    store.insert_webhook(&other, None).await.unwrap();
     other.spec.name = WebhookName::parse("ops").unwrap();
     assert!(matches!(
-        store.update_webhook(&other).await,
+        store.update_webhook(&other, None).await,
         Err(StoreError::NameTaken)
     ));
 }
 
 async fn events_fan_out_to_enabled_subscribers_once_per_idempotency_key(store: Arc<dyn Store>) {
     store
-        .insert_webhook(&webhook("a", "dr.host.disconnected", AuthConfig::None))
+        .insert_webhook(
+            &webhook("a", "dr.host.disconnected", AuthConfig::None),
+            None,
+        )
         .await
         .unwrap();
     store
-        .insert_webhook(&webhook("b", "dr.host.disconnected", AuthConfig::None))
+        .insert_webhook(
+            &webhook("b", "dr.host.disconnected", AuthConfig::None),
+            None,
+        )
         .await
         .unwrap();
     store
-        .insert_webhook(&webhook("other", "dr.user.login", AuthConfig::None))
+        .insert_webhook(&webhook("other", "dr.user.login", AuthConfig::None), None)
         .await
         .unwrap();
     let mut off = webhook("off", "dr.host.disconnected", AuthConfig::None);
     off.set_enabled(false, Utc::now());
-    store.insert_webhook(&off).await.unwrap();
+    store.insert_webhook(&off, None).await.unwrap();
 
     let accepted = store
         .insert_events(&events(3, None), Utc::now())
@@ -271,7 +278,10 @@ async fn events_fan_out_to_enabled_subscribers_once_per_idempotency_key(store: A
 
 async fn an_expired_claim_is_taken_over_and_the_old_owner_cannot_record(store: Arc<dyn Store>) {
     store
-        .insert_webhook(&webhook("w", "dr.host.disconnected", AuthConfig::None))
+        .insert_webhook(
+            &webhook("w", "dr.host.disconnected", AuthConfig::None),
+            None,
+        )
         .await
         .unwrap();
     store
@@ -343,8 +353,8 @@ async fn an_expired_claim_is_taken_over_and_the_old_owner_cannot_record(store: A
 async fn claims_respect_per_webhook_room(store: Arc<dyn Store>) {
     let busy = webhook("busy", "dr.host.disconnected", AuthConfig::None);
     let other = webhook("other", "dr.host.disconnected", AuthConfig::None);
-    store.insert_webhook(&busy).await.unwrap();
-    store.insert_webhook(&other).await.unwrap();
+    store.insert_webhook(&busy, None).await.unwrap();
+    store.insert_webhook(&other, None).await.unwrap();
     store
         .insert_events(&events(10, None), Utc::now())
         .await
@@ -401,13 +411,13 @@ async fn claims_respect_per_webhook_room(store: Arc<dyn Store>) {
 
 async fn disabling_parks_deliveries_and_enabling_resumes_them(store: Arc<dyn Store>) {
     let mut hook = webhook("w", "dr.host.disconnected", AuthConfig::None);
-    store.insert_webhook(&hook).await.unwrap();
+    store.insert_webhook(&hook, None).await.unwrap();
     store
         .insert_events(&events(2, None), Utc::now())
         .await
         .unwrap();
     hook.set_enabled(false, Utc::now());
-    store.update_webhook(&hook).await.unwrap();
+    store.update_webhook(&hook, None).await.unwrap();
     assert_eq!(store.next_due_at().await.unwrap(), None, "parked");
     assert!(
         store
@@ -417,7 +427,7 @@ async fn disabling_parks_deliveries_and_enabling_resumes_them(store: Arc<dyn Sto
             .is_empty()
     );
     hook.set_enabled(true, Utc::now());
-    store.update_webhook(&hook).await.unwrap();
+    store.update_webhook(&hook, None).await.unwrap();
     assert_eq!(
         store
             .claim_due(&claim("a", Duration::from_secs(60), 10))
@@ -430,7 +440,10 @@ async fn disabling_parks_deliveries_and_enabling_resumes_them(store: Arc<dyn Sto
 
 async fn failing_past_the_window_disables_once(store: Arc<dyn Store>) {
     store
-        .insert_webhook(&webhook("w", "dr.host.disconnected", AuthConfig::None))
+        .insert_webhook(
+            &webhook("w", "dr.host.disconnected", AuthConfig::None),
+            None,
+        )
         .await
         .unwrap();
     store
@@ -491,7 +504,7 @@ async fn failing_past_the_window_disables_once(store: Arc<dyn Store>) {
 
 async fn retry_replay_and_the_log(store: Arc<dyn Store>) {
     let hook = webhook("w", "dr.host.disconnected", AuthConfig::None);
-    store.insert_webhook(&hook).await.unwrap();
+    store.insert_webhook(&hook, None).await.unwrap();
     store
         .insert_events(&events(3, None), Utc::now())
         .await
@@ -562,7 +575,10 @@ async fn retry_replay_and_the_log(store: Arc<dyn Store>) {
 
 async fn retention_deletes_old_succeeded_deliveries_in_batches(store: Arc<dyn Store>) {
     store
-        .insert_webhook(&webhook("w", "dr.host.disconnected", AuthConfig::None))
+        .insert_webhook(
+            &webhook("w", "dr.host.disconnected", AuthConfig::None),
+            None,
+        )
         .await
         .unwrap();
     store
@@ -636,7 +652,7 @@ impl Slots for Room {
 
 async fn handed_off_deliveries_are_stored_claimed_and_the_rest_queued(store: Arc<dyn Store>) {
     let target = webhook("w", "dr.host.disconnected", AuthConfig::None);
-    store.insert_webhook(&target).await.unwrap();
+    store.insert_webhook(&target, None).await.unwrap();
     let mut room = Room {
         left: 2,
         taken: Vec::new(),
@@ -703,10 +719,10 @@ async fn handed_off_deliveries_are_stored_claimed_and_the_rest_queued(store: Arc
 async fn tokens_are_kept_as_hashes_and_revoked_once(store: Arc<dyn Store>) {
     let publish = Scopes::new(vec![Scope::Publish]).unwrap();
     let (secret, record) = token::issue("ci".into(), publish.clone(), "admin".into(), Utc::now());
-    store.insert_token(&record).await.unwrap();
+    store.insert_token(&record, None).await.unwrap();
     let (_, same_name) = token::issue("ci".into(), Scopes::admin(), "admin".into(), Utc::now());
     assert!(matches!(
-        store.insert_token(&same_name).await,
+        store.insert_token(&same_name, None).await,
         Err(StoreError::TokenNameTaken)
     ));
 
@@ -717,7 +733,11 @@ async fn tokens_are_kept_as_hashes_and_revoked_once(store: Arc<dyn Store>) {
     assert_eq!(listed[0].revoked_at, None);
 
     let now = Utc::now();
-    let before = store.revoke_token(&record.id, now).await.unwrap().unwrap();
+    let before = store
+        .revoke_token(&record.id, now, None)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(before.revoked_at, None, "returned as it was");
     let revoked = store.list_tokens().await.unwrap();
     assert_eq!(
@@ -726,7 +746,7 @@ async fn tokens_are_kept_as_hashes_and_revoked_once(store: Arc<dyn Store>) {
     );
     // Revoking again keeps the first time.
     let again = store
-        .revoke_token(&record.id, now + chrono::Duration::seconds(5))
+        .revoke_token(&record.id, now + chrono::Duration::seconds(5), None)
         .await
         .unwrap()
         .unwrap();
@@ -735,7 +755,13 @@ async fn tokens_are_kept_as_hashes_and_revoked_once(store: Arc<dyn Store>) {
         Some(now.timestamp_millis())
     );
     let unknown = hookcast::domain::ids::TokenId::generate();
-    assert!(store.revoke_token(&unknown, now).await.unwrap().is_none());
+    assert!(
+        store
+            .revoke_token(&unknown, now, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn the_audit_trail_lists_newest_first_by_target(store: Arc<dyn Store>) {
@@ -776,4 +802,68 @@ async fn the_audit_trail_lists_newest_first_by_target(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(only_a.len(), 1);
     assert_eq!(only_a[0].id, ids[0]);
+}
+
+async fn a_change_and_its_audit_entry_are_stored_together(store: Arc<dyn Store>) {
+    let audit = |action: &str, target: &str| {
+        AuditEntry::new("ops", action, "webhook", target, None, Some(json!({})))
+    };
+    let first = webhook("ops", "dr.user.login", AuthConfig::None);
+    let created = audit("webhook.create", first.id.as_str());
+    store.insert_webhook(&first, Some(&created)).await.unwrap();
+
+    // A change that fails leaves no entry behind.
+    let twin = webhook("ops", "dr.user.login", AuthConfig::None);
+    let refused = audit("webhook.create", twin.id.as_str());
+    assert!(matches!(
+        store.insert_webhook(&twin, Some(&refused)).await,
+        Err(StoreError::NameTaken)
+    ));
+    let ghost = webhook("ghost", "dr.user.login", AuthConfig::None);
+    assert!(
+        !store
+            .delete_webhook(&ghost.id, Some(&audit("webhook.delete", ghost.id.as_str())))
+            .await
+            .unwrap()
+    );
+    let deleted = audit("webhook.delete", first.id.as_str());
+    assert!(
+        store
+            .delete_webhook(&first.id, Some(&deleted))
+            .await
+            .unwrap()
+    );
+
+    // Revoking twice records once.
+    let (_, token) = token::issue("ci".into(), Scopes::admin(), "ops".into(), Utc::now());
+    store.insert_token(&token, None).await.unwrap();
+    for _ in 0..2 {
+        let revoked = AuditEntry::new(
+            "ops",
+            "token.revoke",
+            "token",
+            token.id.as_str(),
+            None,
+            None,
+        );
+        store
+            .revoke_token(&token.id, Utc::now(), Some(&revoked))
+            .await
+            .unwrap();
+    }
+
+    let trail = store
+        .list_audit(&AuditFilter {
+            limit: 10,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    let ids: Vec<_> = trail.iter().map(|e| e.id.clone()).collect();
+    assert!(
+        ids.contains(&created.id) && ids.contains(&deleted.id),
+        "{trail:?}"
+    );
+    assert!(!ids.contains(&refused.id), "a refused change left an entry");
+    assert_eq!(trail.len(), 3, "{trail:?}");
 }

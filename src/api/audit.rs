@@ -1,5 +1,5 @@
 //! `/api/v1/audit`: the trail of changes, newest first; and the helper handlers use
-//! to add to it.
+//! to make its entries (the store writes each with its change).
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -13,21 +13,16 @@ use super::state::AppState;
 use crate::domain::audit::{AuditEntry, AuditFilter};
 use crate::domain::ids::AuditId;
 
-/// Records a change made by `caller`. The change is already stored: if the trail
-/// cannot be written the failure is logged, and the request still succeeds.
-pub async fn record(
-    state: &AppState,
+/// The trail's entry for a change by `caller` (`action` is `kind.verb`).
+pub fn entry(
     caller: &Caller,
     action: &str,
     target_id: &str,
     before: Option<Value>,
     after: Option<Value>,
-) {
+) -> AuditEntry {
     let kind = action.split('.').next().unwrap_or(action);
-    let entry = AuditEntry::new(&caller.name, action, kind, target_id, before, after);
-    if let Err(error) = state.store.insert_audit(&entry).await {
-        tracing::error!(%error, action, target_id, "cannot write the audit trail");
-    }
+    AuditEntry::new(&caller.name, action, kind, target_id, before, after)
 }
 
 /// An API view as JSON for the trail (views mask every secret).

@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::audit::record;
+use super::audit::entry;
 use super::auth::Caller;
 use super::json_body::JsonBody;
 use super::problem::ApiError;
@@ -48,19 +48,17 @@ pub async fn create(
         return Err(ApiError::Validation(errors));
     };
     let (secret, record_) = token::issue(name, scopes, caller.name.clone(), Utc::now());
-    state.store.insert_token(&record_).await?;
-    state.access.forget().await;
-    tracing::info!(token_id = %record_.id, name = %record_.name, "token created");
     let view = token_view(&record_);
-    record(
-        &state,
+    let audit = entry(
         &caller,
         "token.create",
         record_.id.as_str(),
         None,
         Some(view.clone()),
-    )
-    .await;
+    );
+    state.store.insert_token(&record_, Some(&audit)).await?;
+    state.access.forget().await;
+    tracing::info!(token_id = %record_.id, name = %record_.name, "token created");
     let mut shown = view;
     // The only time the token itself is ever shown.
     shown["token"] = Value::String(secret.expose().to_string());
@@ -85,23 +83,31 @@ pub async fn revoke(
 ) -> Result<StatusCode, ApiError> {
     let id = TokenId::parse(&id).map_err(|_| ApiError::NotFound("token"))?;
     let now = Utc::now();
-    let Some(before) = state.store.revoke_token(&id, now).await? else {
+    // The entry needs the token as it is; the store writes it only if this revokes it.
+    let Some(current) = state
+        .store
+        .list_tokens()
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+    else {
+        return Err(ApiError::NotFound("token"));
+    };
+    let mut after = current.clone();
+    after.revoked_at = Some(now);
+    let audit = entry(
+        &caller,
+        "token.revoke",
+        id.as_str(),
+        Some(token_view(&current)),
+        Some(token_view(&after)),
+    );
+    let Some(before) = state.store.revoke_token(&id, now, Some(&audit)).await? else {
         return Err(ApiError::NotFound("token"));
     };
     state.access.forget().await;
     if before.revoked_at.is_none() {
         tracing::info!(token_id = %id, "token revoked");
-        let mut after = before.clone();
-        after.revoked_at = Some(now);
-        record(
-            &state,
-            &caller,
-            "token.revoke",
-            id.as_str(),
-            Some(token_view(&before)),
-            Some(token_view(&after)),
-        )
-        .await;
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::audit::{record, view_of};
+use super::audit::{entry, view_of};
 use super::auth::Caller;
 use super::json_body::JsonBody;
 use super::problem::ApiError;
@@ -36,18 +36,10 @@ pub async fn create(
         .into_spec(Operation::Create, state.catalog)
         .map_err(ApiError::Validation)?;
     let webhook = Webhook::new(built.spec, Utc::now());
-    state.store.insert_webhook(&webhook).await?;
-    tracing::info!(webhook_id = %webhook.id, name = %webhook.spec.name, "webhook created");
     let after = view_of(&WebhookView::new(&webhook, SecretDisplay::Masked));
-    record(
-        &state,
-        &caller,
-        "webhook.create",
-        webhook.id.as_str(),
-        None,
-        after,
-    )
-    .await;
+    let audit = entry(&caller, "webhook.create", webhook.id.as_str(), None, after);
+    state.store.insert_webhook(&webhook, Some(&audit)).await?;
+    tracing::info!(webhook_id = %webhook.id, name = %webhook.spec.name, "webhook created");
     let display = if built.generated_secret {
         SecretDisplay::RevealGenerated
     } else {
@@ -134,19 +126,17 @@ async fn update(
         .into_spec(operation(&webhook.spec), state.catalog)
         .map_err(ApiError::Validation)?;
     webhook.replace_spec(built.spec, Utc::now());
-    state.store.update_webhook(&webhook).await?;
-    state.wake.notify_one(); // enabling may have made parked deliveries due
-    tracing::info!(webhook_id = %webhook.id, "webhook updated");
     let view = WebhookView::new(&webhook, SecretDisplay::Masked);
-    record(
-        &state,
+    let audit = entry(
         caller,
         "webhook.update",
         webhook.id.as_str(),
         before,
         view_of(&view),
-    )
-    .await;
+    );
+    state.store.update_webhook(&webhook, Some(&audit)).await?;
+    state.wake.notify_one(); // enabling may have made parked deliveries due
+    tracing::info!(webhook_id = %webhook.id, "webhook updated");
     Ok(Json(view))
 }
 
@@ -157,17 +147,13 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let webhook = load(&state, &id).await?;
     let before = view_of(&WebhookView::new(&webhook, SecretDisplay::Masked));
-    if state.store.delete_webhook(&webhook.id).await? {
+    let audit = entry(&caller, "webhook.delete", webhook.id.as_str(), before, None);
+    if state
+        .store
+        .delete_webhook(&webhook.id, Some(&audit))
+        .await?
+    {
         tracing::info!(webhook_id = %webhook.id, "webhook deleted");
-        record(
-            &state,
-            &caller,
-            "webhook.delete",
-            webhook.id.as_str(),
-            before,
-            None,
-        )
-        .await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("webhook"))
@@ -199,24 +185,16 @@ async fn set_enabled(
     let mut webhook = load(&state, id).await?;
     let before = view_of(&WebhookView::new(&webhook, SecretDisplay::Masked));
     webhook.set_enabled(enabled, Utc::now());
-    state.store.update_webhook(&webhook).await?;
-    state.wake.notify_one(); // enabling may have made parked deliveries due
-    tracing::info!(webhook_id = %webhook.id, enabled, "webhook switched");
     let view = WebhookView::new(&webhook, SecretDisplay::Masked);
     let action = if enabled {
         "webhook.enable"
     } else {
         "webhook.disable"
     };
-    record(
-        &state,
-        caller,
-        action,
-        webhook.id.as_str(),
-        before,
-        view_of(&view),
-    )
-    .await;
+    let audit = entry(caller, action, webhook.id.as_str(), before, view_of(&view));
+    state.store.update_webhook(&webhook, Some(&audit)).await?;
+    state.wake.notify_one(); // enabling may have made parked deliveries due
+    tracing::info!(webhook_id = %webhook.id, enabled, "webhook switched");
     Ok(Json(view))
 }
 

@@ -3,7 +3,7 @@
 //! PostgreSQL). A macro over the pool and row types, like the row readers.
 
 macro_rules! access_sql {
-    ($pool:ty, $row:ty) => {
+    ($pool:ty, $conn:ty, $row:ty) => {
         use chrono::{DateTime, TimeZone as _, Utc};
         use sqlx::Row as _;
 
@@ -54,7 +54,7 @@ macro_rules! access_sql {
             })
         }
 
-        pub(super) async fn insert_token(pool: &$pool, token: &ApiToken) -> Result<(), StoreError> {
+        pub(super) async fn insert_token(conn: &mut $conn, token: &ApiToken) -> Result<(), StoreError> {
             let inserted = sqlx::query(
                 "INSERT INTO api_tokens (id, name, scopes, prefix, hash, created_at, created_by, revoked_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
@@ -66,7 +66,7 @@ macro_rules! access_sql {
             .bind(token.hash.to_hex())
             .bind(token.created_at.timestamp_millis())
             .bind(&token.created_by)
-            .execute(pool)
+            .execute(&mut *conn)
             .await;
             match inserted {
                 Ok(_) => Ok(()),
@@ -84,28 +84,31 @@ macro_rules! access_sql {
                 .collect()
         }
 
-        /// The token as it was; `None` if there is no such token.
+        /// The token as it was; `None` if there is no such token. True in the pair when
+        /// this call revoked it (it was active).
         pub(super) async fn revoke_token(
-            pool: &$pool,
+            conn: &mut $conn,
             id: &TokenId,
             now: DateTime<Utc>,
-        ) -> Result<Option<ApiToken>, StoreError> {
+        ) -> Result<Option<(ApiToken, bool)>, StoreError> {
             let Some(row) = sqlx::query("SELECT * FROM api_tokens WHERE id = $1")
                 .bind(id.as_str())
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await?
             else {
                 return Ok(None);
             };
-            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-                .bind(now.timestamp_millis())
-                .bind(id.as_str())
-                .execute(pool)
-                .await?;
-            read_token(&row).map(Some)
+            let revoked = sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now.timestamp_millis())
+            .bind(id.as_str())
+            .execute(&mut *conn)
+            .await?;
+            Ok(Some((read_token(&row)?, revoked.rows_affected() > 0)))
         }
 
-        pub(super) async fn insert_audit(pool: &$pool, entry: &AuditEntry) -> Result<(), StoreError> {
+        pub(super) async fn insert_audit(conn: &mut $conn, entry: &AuditEntry) -> Result<(), StoreError> {
             sqlx::query(
                 "INSERT INTO audit_log (id, at, actor, action, target_kind, target_id, before, after) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -118,7 +121,7 @@ macro_rules! access_sql {
             .bind(&entry.target_id)
             .bind(entry.before.as_ref().map(|v| v.to_string()))
             .bind(entry.after.as_ref().map(|v| v.to_string()))
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
             Ok(())
         }

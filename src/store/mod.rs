@@ -175,6 +175,8 @@ pub struct EventFilter {
     pub limit: usize,
 }
 
+/// Changes made by an operator take an `audit` entry, written in the same transaction
+/// as the change: a change is never stored without its entry in the trail.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Succeeds when the database answers.
@@ -182,11 +184,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a new webhook and its subscriptions in one transaction.
     /// [`StoreError::NameTaken`] when the name is in use.
-    async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError>;
+    async fn insert_webhook(
+        &self,
+        webhook: &Webhook,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError>;
 
     /// Replaces a stored webhook (matched by id) and its subscriptions. Disabling parks
     /// its waiting deliveries; enabling makes them due again.
-    async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError>;
+    async fn update_webhook(
+        &self,
+        webhook: &Webhook,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError>;
 
     async fn get_webhook(&self, id: &WebhookId) -> Result<Option<Webhook>, StoreError>;
 
@@ -194,7 +204,11 @@ pub trait Store: Send + Sync + 'static {
     async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError>;
 
     /// True when a webhook was deleted (with its deliveries).
-    async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError>;
+    async fn delete_webhook(
+        &self,
+        id: &WebhookId,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool, StoreError>;
 
     /// Stores events and one delivery per enabled webhook subscribed to each type,
     /// all in one transaction. A repeated idempotency key stores nothing and answers
@@ -285,16 +299,22 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_expired(&self, before: DateTime<Utc>, batch: usize) -> Result<u64, StoreError>;
 
     /// [`StoreError::TokenNameTaken`] when the name is in use.
-    async fn insert_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+    async fn insert_token(
+        &self,
+        token: &ApiToken,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError>;
 
     /// Every token, revoked ones too, oldest first.
     async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
 
     /// Revokes the token; returns it as it was, `None` if there is no such token.
+    /// `audit` is recorded if this call revoked it (it was active).
     async fn revoke_token(
         &self,
         id: &TokenId,
         now: DateTime<Utc>,
+        audit: Option<&AuditEntry>,
     ) -> Result<Option<ApiToken>, StoreError>;
 
     async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;

@@ -13,7 +13,7 @@ mod rows {
 }
 
 mod access {
-    crate::store::access_sql::access_sql!(sqlx::PgPool, sqlx::postgres::PgRow);
+    crate::store::access_sql::access_sql!(sqlx::PgPool, sqlx::PgConnection, sqlx::postgres::PgRow);
 }
 
 use std::borrow::Cow;
@@ -142,12 +142,20 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
-        PgStore::insert_webhook(self, webhook).await
+    async fn insert_webhook(
+        &self,
+        webhook: &Webhook,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        PgStore::insert_webhook(self, webhook, audit).await
     }
 
-    async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
-        PgStore::update_webhook(self, webhook).await
+    async fn update_webhook(
+        &self,
+        webhook: &Webhook,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        PgStore::update_webhook(self, webhook, audit).await
     }
 
     async fn get_webhook(&self, id: &WebhookId) -> Result<Option<Webhook>, StoreError> {
@@ -158,8 +166,12 @@ impl Store for PgStore {
         PgStore::list_webhooks(self).await
     }
 
-    async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError> {
-        PgStore::delete_webhook(self, id).await
+    async fn delete_webhook(
+        &self,
+        id: &WebhookId,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool, StoreError> {
+        PgStore::delete_webhook(self, id, audit).await
     }
 
     async fn insert_events_handing_off(
@@ -253,8 +265,18 @@ impl Store for PgStore {
         PgStore::replay_failed(self, webhook_id, since, until, now).await
     }
 
-    async fn insert_token(&self, token: &ApiToken) -> Result<(), StoreError> {
-        access::insert_token(&self.pool, token).await
+    async fn insert_token(
+        &self,
+        token: &ApiToken,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        access::insert_token(&mut tx, token).await?;
+        if let Some(entry) = audit {
+            access::insert_audit(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
@@ -265,12 +287,20 @@ impl Store for PgStore {
         &self,
         id: &TokenId,
         now: DateTime<Utc>,
+        audit: Option<&AuditEntry>,
     ) -> Result<Option<ApiToken>, StoreError> {
-        access::revoke_token(&self.pool, id, now).await
+        let mut tx = self.pool.begin().await?;
+        let found = access::revoke_token(&mut tx, id, now).await?;
+        if let (Some((_, true)), Some(entry)) = (&found, audit) {
+            access::insert_audit(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(found.map(|(token, _)| token))
     }
 
     async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        access::insert_audit(&self.pool, entry).await
+        let mut conn = self.pool.acquire().await?;
+        access::insert_audit(&mut conn, entry).await
     }
 
     async fn reseal_secrets(&self) -> Result<u64, StoreError> {

@@ -6,6 +6,7 @@ use sqlx::{PgConnection, Postgres, Row, Transaction};
 
 use super::PgStore;
 use super::rows::read_webhook;
+use crate::domain::audit::AuditEntry;
 use crate::domain::ids::WebhookId;
 use crate::domain::webhook::Webhook;
 use crate::store::StoreError;
@@ -82,7 +83,11 @@ impl PgStore {
             .collect()
     }
 
-    pub(super) async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+    pub(super) async fn insert_webhook(
+        &self,
+        webhook: &Webhook,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
         let row = webhook_codec::encode(webhook, &self.sealer);
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -114,11 +119,18 @@ impl PgStore {
         .await
         .map_err(name_conflict)?;
         Self::replace_event_types(&mut tx, webhook).await?;
+        if let Some(entry) = audit {
+            super::access::insert_audit(&mut tx, entry).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
-    pub(super) async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+    pub(super) async fn update_webhook(
+        &self,
+        webhook: &Webhook,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
         let row = webhook_codec::encode(webhook, &self.sealer);
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
@@ -172,6 +184,9 @@ impl PgStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        if let Some(entry) = audit {
+            super::access::insert_audit(&mut tx, entry).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -201,11 +216,22 @@ impl PgStore {
             .collect()
     }
 
-    pub(super) async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError> {
+    pub(super) async fn delete_webhook(
+        &self,
+        id: &WebhookId,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1")
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        if deleted.rows_affected() > 0
+            && let Some(entry) = audit
+        {
+            super::access::insert_audit(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
         Ok(deleted.rows_affected() > 0)
     }
 }

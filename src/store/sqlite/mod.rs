@@ -14,7 +14,11 @@ mod rows {
 }
 
 mod access {
-    crate::store::access_sql::access_sql!(sqlx::SqlitePool, sqlx::sqlite::SqliteRow);
+    crate::store::access_sql::access_sql!(
+        sqlx::SqlitePool,
+        sqlx::SqliteConnection,
+        sqlx::sqlite::SqliteRow
+    );
 }
 
 use std::borrow::Cow;
@@ -182,12 +186,20 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
-        SqliteStore::insert_webhook(self, webhook).await
+    async fn insert_webhook(
+        &self,
+        webhook: &Webhook,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        SqliteStore::insert_webhook(self, webhook, audit).await
     }
 
-    async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
-        SqliteStore::update_webhook(self, webhook).await
+    async fn update_webhook(
+        &self,
+        webhook: &Webhook,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        SqliteStore::update_webhook(self, webhook, audit).await
     }
 
     async fn get_webhook(&self, id: &WebhookId) -> Result<Option<Webhook>, StoreError> {
@@ -198,8 +210,12 @@ impl Store for SqliteStore {
         SqliteStore::list_webhooks(self).await
     }
 
-    async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError> {
-        SqliteStore::delete_webhook(self, id).await
+    async fn delete_webhook(
+        &self,
+        id: &WebhookId,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool, StoreError> {
+        SqliteStore::delete_webhook(self, id, audit).await
     }
 
     async fn insert_events_handing_off(
@@ -293,9 +309,18 @@ impl Store for SqliteStore {
         SqliteStore::replay_failed(self, webhook_id, since, until, now).await
     }
 
-    async fn insert_token(&self, token: &ApiToken) -> Result<(), StoreError> {
-        let _turn = self.write_turn.first().await;
-        access::insert_token(&self.pool, token).await
+    async fn insert_token(
+        &self,
+        token: &ApiToken,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write(Durability::Durable).await?;
+        access::insert_token(&mut tx, token).await?;
+        if let Some(entry) = audit {
+            access::insert_audit(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
@@ -306,14 +331,22 @@ impl Store for SqliteStore {
         &self,
         id: &TokenId,
         now: DateTime<Utc>,
+        audit: Option<&AuditEntry>,
     ) -> Result<Option<ApiToken>, StoreError> {
-        let _turn = self.write_turn.first().await;
-        access::revoke_token(&self.pool, id, now).await
+        let mut tx = self.begin_write(Durability::Durable).await?;
+        let found = access::revoke_token(&mut tx, id, now).await?;
+        if let (Some((_, true)), Some(entry)) = (&found, audit) {
+            access::insert_audit(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(found.map(|(token, _)| token))
     }
 
     async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let _turn = self.write_turn.first().await;
-        access::insert_audit(&self.pool, entry).await
+        let mut tx = self.begin_write(Durability::Durable).await?;
+        access::insert_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn reseal_secrets(&self) -> Result<u64, StoreError> {

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use sqlx::{Row, SqliteConnection};
 
 use super::{Durability, SqliteStore};
+use crate::domain::audit::AuditEntry;
 use crate::domain::ids::WebhookId;
 use crate::domain::webhook::Webhook;
 use crate::store::StoreError;
@@ -96,7 +97,11 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(super) async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+    pub(super) async fn insert_webhook(
+        &self,
+        webhook: &Webhook,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
         let row = webhook_codec::encode(webhook, &self.sealer);
         let mut tx = self.begin_write(Durability::Durable).await?;
         sqlx::query(
@@ -127,11 +132,18 @@ impl SqliteStore {
         .await
         .map_err(name_conflict)?;
         Self::replace_event_types(&mut tx, webhook).await?;
+        if let Some(entry) = audit {
+            super::access::insert_audit(&mut tx, entry).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
-    pub(super) async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+    pub(super) async fn update_webhook(
+        &self,
+        webhook: &Webhook,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
         let row = webhook_codec::encode(webhook, &self.sealer);
         let mut tx = self.begin_write(Durability::Durable).await?;
         let updated = sqlx::query(
@@ -179,6 +191,9 @@ impl SqliteStore {
             .bind(&row.id)
             .execute(&mut *tx)
             .await?;
+        if let Some(entry) = audit {
+            super::access::insert_audit(&mut tx, entry).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -213,12 +228,22 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(super) async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError> {
-        let _turn = self.write_turn.first().await;
+    pub(super) async fn delete_webhook(
+        &self,
+        id: &WebhookId,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write(Durability::Durable).await?;
         let deleted = sqlx::query("DELETE FROM webhooks WHERE id = ?")
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        if deleted.rows_affected() > 0
+            && let Some(entry) = audit
+        {
+            super::access::insert_audit(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
         Ok(deleted.rows_affected() > 0)
     }
 }
