@@ -38,7 +38,10 @@ struct Known {
 
 struct Cache {
     tokens: Arc<Vec<Known>>,
+    /// When `tokens` were read; `None` once they should be read again.
     loaded: Option<Instant>,
+    /// Whether `tokens` were ever read (they may stand in while the database is away).
+    read_once: bool,
 }
 
 pub struct Access {
@@ -56,6 +59,7 @@ impl Access {
             cache: RwLock::new(Cache {
                 tokens: Arc::new(Vec::new()),
                 loaded: None,
+                read_once: false,
             }),
             throttle: FailureThrottle::default(),
         }
@@ -66,14 +70,16 @@ impl Access {
     /// nothing about which token (or how much of one) matched.
     pub async fn authenticate(&self, presented: &str) -> Result<Option<Caller>, StoreError> {
         let hash = TokenHash::of(presented);
-        let tokens = self.tokens().await?;
-        let mut found = None;
+        // The bootstrap token needs no database: an operator can still get in (and
+        // read /readyz's reasons) while it is away.
         if self.bootstrap.matches(&hash) {
-            found = Some(Caller {
+            return Ok(Some(Caller {
                 name: BOOTSTRAP_NAME.to_string(),
                 scopes: Scopes::admin(),
-            });
+            }));
         }
+        let tokens = self.tokens().await?;
+        let mut found = None;
         for known in tokens.iter() {
             if known.hash.matches(&hash) {
                 found = Some(known.caller.clone());
@@ -112,10 +118,18 @@ impl Access {
         {
             return Ok(cache.tokens.clone());
         }
-        let tokens: Vec<Known> = self
-            .store
-            .list_tokens()
-            .await?
+        let listed = match self.store.list_tokens().await {
+            Ok(listed) => listed,
+            // The database is away: the tokens read last still stand (a revocation
+            // made meanwhile counts once it is back), rather than refusing everyone.
+            Err(error) if cache.read_once => {
+                tracing::warn!(%error, "cannot read the API tokens; using the ones read last");
+                cache.loaded = Some(Instant::now());
+                return Ok(cache.tokens.clone());
+            }
+            Err(error) => return Err(error),
+        };
+        let tokens: Vec<Known> = listed
             .into_iter()
             .filter(|t| t.revoked_at.is_none())
             .map(|t| Known {
@@ -128,6 +142,52 @@ impl Access {
             .collect();
         cache.tokens = Arc::new(tokens);
         cache.loaded = Some(Instant::now());
+        cache.read_once = true;
         Ok(cache.tokens.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::token::{self, Scope};
+    use crate::store::{Sealer, SqliteStore};
+    use sqlx::Connection;
+
+    #[tokio::test]
+    async fn tokens_read_last_stand_while_the_database_is_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("hookcast.db").display());
+        let sealer = Sealer::load_or_create(None, &dir.path().join("secret.key")).unwrap();
+        let store = Arc::new(
+            SqliteStore::open(&url, Arc::new(sealer), false)
+                .await
+                .unwrap(),
+        );
+        let scopes = Scopes::new(vec![Scope::Publish]).unwrap();
+        let (secret, record) =
+            token::issue("ci".into(), scopes, "admin".into(), chrono::Utc::now());
+        store.insert_token(&record, None).await.unwrap();
+        let access = Access::new(store.clone(), &Secret::new("bootstrap"));
+        let caller = access.authenticate(secret.expose()).await.unwrap().unwrap();
+        assert_eq!(caller.name, "ci");
+
+        // Make reading the tokens fail, as an unreachable database does.
+        let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("DROP TABLE api_tokens")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        access.forget().await;
+        let caller = access.authenticate(secret.expose()).await.unwrap().unwrap();
+        assert_eq!(caller.name, "ci", "the tokens read last");
+        assert!(access.authenticate("hct_other").await.unwrap().is_none());
+        let admin = access.authenticate("bootstrap").await.unwrap().unwrap();
+        assert_eq!(admin.name, BOOTSTRAP_NAME);
+
+        // Never read: the failure is reported, except for the bootstrap token.
+        let fresh = Access::new(store, &Secret::new("bootstrap"));
+        assert!(fresh.authenticate(secret.expose()).await.is_err());
+        assert!(fresh.authenticate("bootstrap").await.unwrap().is_some());
     }
 }
