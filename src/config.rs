@@ -196,6 +196,47 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// A settings file with every setting, its environment variable and its default:
+/// what `hookcast config print-default` prints. Settings whose default is made at
+/// start (the database path, the generated token and key) are shown commented out.
+pub fn default_file() -> String {
+    let mut text = String::from(
+        "# hookcast settings (TOML). Each setting is shown at its default.\n\
+         # Pass the file with `hookcast serve --config FILE`; a HOOKCAST_* environment\n\
+         # variable overrides the same setting here.\n",
+    );
+    for (key, env, default, description) in SETTINGS {
+        text.push_str(&format!("\n# {description} ({env})\n"));
+        if default.contains('<') {
+            let example = match *key {
+                "database_url" => "postgres://hookcast@127.0.0.1:5432/hookcast",
+                "secret_key" => "<base64 of 32 random bytes>",
+                _ => "<a long random string>",
+            };
+            text.push_str(&format!("# default: {default}\n# {key} = \"{example}\"\n"));
+        } else {
+            text.push_str(&format!("{key} = {}\n", toml_value(key, default)));
+        }
+    }
+    text
+}
+
+/// The default as TOML: lists, booleans and numbers bare, the rest quoted.
+fn toml_value(key: &str, default: &str) -> String {
+    if key == "allowed_cidrs" {
+        let items: Vec<String> = parse_cidrs(default)
+            .unwrap_or_default()
+            .iter()
+            .map(|net| format!("\"{net}\""))
+            .collect();
+        format!("[{}]", items.join(", "))
+    } else if matches!(default, "true" | "false") || default.parse::<u64>().is_ok() {
+        default.to_string()
+    } else {
+        toml::Value::String(default.to_string()).to_string()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -449,6 +490,25 @@ mod tests {
         assert_eq!(from_env.data_dir, PathBuf::from("/srv/hc"));
         assert_eq!(from_env.admin_token.unwrap().expose(), "tok");
         assert_eq!(from_env.delivery.retry_schedule.max_attempts(), 3);
+    }
+
+    #[test]
+    fn the_default_file_loads_to_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hookcast.toml");
+        let text = default_file();
+        std::fs::write(&file, &text).unwrap();
+        let from_file = Settings::load_from(Some(&file), env_of(&[])).unwrap();
+        let builtin = Settings::load_from(None, env_of(&[])).unwrap();
+        assert_eq!(format!("{from_file:?}"), format!("{builtin:?}"));
+        // Every setting is in it, set or (made at start) commented out.
+        for (key, env, ..) in SETTINGS {
+            assert!(text.contains(&format!("{key} = ")), "{key} missing");
+            assert!(text.contains(env), "{env} missing");
+        }
+        assert!(text.contains("fsync = true\n"), "{text}");
+        assert!(text.contains("max_in_flight = 256\n"), "{text}");
+        assert!(text.contains("allowed_cidrs = []\n"), "{text}");
     }
 
     #[test]

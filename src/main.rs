@@ -1,5 +1,5 @@
 use clap::Parser;
-use hookcast::cli::{Cli, Command, KeysCommand};
+use hookcast::cli::{Cli, Command, ConfigCommand, KeysCommand};
 use hookcast::config::Settings;
 use tracing_subscriber::EnvFilter;
 
@@ -36,6 +36,16 @@ async fn main() -> std::process::ExitCode {
                 Ok(settings) => hookcast::key_rotation::rotate(settings).await,
                 Err(error) => Err(error),
             }
+        }
+        Command::Config {
+            command: ConfigCommand::PrintDefault,
+        } => {
+            print!("{}", hookcast::config::default_file());
+            Ok(())
+        }
+        Command::Openapi => {
+            print!("{}", hookcast::api::openapi_json());
+            Ok(())
         }
         command => hookcast::cli::run_client(command).await,
     };

@@ -30,13 +30,17 @@ pub fn view_of(view: &impl Serialize) -> Option<Value> {
     serde_json::to_value(view).ok()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     target_id: Option<String>,
     cursor: Option<String>,
+    /// Page size, 50 by default.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 
+#[utoipa::path(get, path = "/audit", tag = "audit", params(ListQuery), responses((status = 200, description = "`{items, next_cursor}`, newest first", body = serde_json::Value)))]
 pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,

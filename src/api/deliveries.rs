@@ -15,17 +15,21 @@ use crate::domain::ids::{DeliveryId, EventId, WebhookId};
 use crate::domain::validation::{FieldError, FieldErrors};
 use crate::store::{DeliveryFilter, StoreError};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     webhook_id: Option<String>,
     event_id: Option<String>,
     status: Option<String>,
     cursor: Option<String>,
+    /// Page size, 50 by default.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
     /// RFC 3339: only deliveries created since then.
     since: Option<String>,
 }
 
+#[utoipa::path(get, path = "/deliveries", tag = "deliveries", params(ListQuery), responses((status = 200, description = "`{items, next_cursor}`, newest first", body = serde_json::Value)))]
 pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
@@ -77,6 +81,7 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(get, path = "/deliveries/{id}", tag = "deliveries", params(("id" = String, Path, description = "delivery id")), responses((status = 200, description = "The delivery with every attempt", body = serde_json::Value)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -92,6 +97,7 @@ pub async fn get(
     Ok(Json(view))
 }
 
+#[utoipa::path(post, path = "/deliveries/{id}/retry", tag = "deliveries", params(("id" = String, Path, description = "delivery id")), responses((status = 200, description = "Due again now", body = serde_json::Value), (status = 409, description = "Not failed", body = crate::api::problem::ProblemBody, content_type = "application/problem+json")))]
 pub async fn retry(
     State(state): State<AppState>,
     Path(id): Path<String>,

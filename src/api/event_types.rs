@@ -10,11 +10,13 @@ use super::problem::ApiError;
 use super::state::AppState;
 use crate::domain::event_type::EventKind;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventTypeQuery {
     kind: Option<String>,
 }
 
+#[utoipa::path(get, path = "/event-types", tag = "event_types", params(EventTypeQuery), responses((status = 200, description = "The catalog: `{items}`", body = serde_json::Value)))]
 pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<EventTypeQuery>,

@@ -18,17 +18,22 @@ use crate::store::{Accepted, EventFilter};
 
 pub const MAX_BATCH: usize = 1000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Batch {
+    /// 1 to 1,000 events, stored together or not at all.
     events: Vec<EventInput>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only events of this type.
     #[serde(rename = "type")]
     event_type: Option<String>,
     cursor: Option<String>,
+    /// Page size, 50 by default.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 
@@ -37,6 +42,7 @@ fn accepted_view(accepted: &Accepted) -> Value {
 }
 
 /// 202 only after the event and all its deliveries are committed.
+#[utoipa::path(post, path = "/events", tag = "events", request_body = EventInput, responses((status = 202, description = "Stored with its deliveries: `{id, deliveries, duplicate}`", body = serde_json::Value)))]
 pub async fn publish(
     State(state): State<AppState>,
     JsonBody(input): JsonBody<EventInput>,
@@ -50,6 +56,7 @@ pub async fn publish(
 }
 
 /// All or nothing: one invalid event refuses the whole batch, naming `events[i].field`.
+#[utoipa::path(post, path = "/events/batch", tag = "events", request_body = Batch, responses((status = 202, description = "All stored: `{\"items\": [{id, deliveries, duplicate}]}`", body = serde_json::Value)))]
 pub async fn publish_batch(
     State(state): State<AppState>,
     JsonBody(batch): JsonBody<Batch>,
@@ -77,6 +84,7 @@ pub async fn publish_batch(
     Ok((StatusCode::ACCEPTED, Json(json!({ "items": items }))))
 }
 
+#[utoipa::path(get, path = "/events/{id}", tag = "events", params(("id" = String, Path, description = "event id")), responses((status = 200, description = "The event", body = serde_json::Value)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -90,6 +98,7 @@ pub async fn get(
     Ok(Json(event_view(&event)))
 }
 
+#[utoipa::path(get, path = "/events", tag = "events", params(ListQuery), responses((status = 200, description = "`{items, next_cursor}`, newest first", body = serde_json::Value)))]
 pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,

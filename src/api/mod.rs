@@ -7,6 +7,7 @@ mod event_types;
 mod events;
 mod health;
 mod json_body;
+mod openapi;
 mod pagination;
 mod problem;
 mod state;
@@ -21,51 +22,23 @@ pub use problem::ApiError;
 pub use state::AppState;
 
 use axum::Router;
+use axum::http::header;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::get;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Only the health probes: what a `worker` node serves.
 pub fn health_router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .with_state(state)
+    health_routes().split_for_parts().0.with_state(state)
 }
 
 pub fn router(state: AppState) -> Router {
-    let v1 = Router::new()
-        .route("/webhooks", get(webhooks::list).post(webhooks::create))
-        .route(
-            "/webhooks/{id}",
-            get(webhooks::get)
-                .put(webhooks::replace)
-                .patch(webhooks::patch)
-                .delete(webhooks::delete),
-        )
-        .route("/webhooks/test", post(webhook_actions::test_form))
-        .route("/webhooks/preview", post(webhook_actions::preview))
-        .route("/webhooks/{id}/enable", post(webhooks::enable))
-        .route("/webhooks/{id}/disable", post(webhooks::disable))
-        .route("/webhooks/{id}/test", post(webhook_actions::test_webhook))
-        .route("/webhooks/{id}/replay", post(webhook_actions::replay))
-        .route("/event-types", get(event_types::list))
-        .route("/events", get(events::list).post(events::publish))
-        .route("/events/batch", post(events::publish_batch))
-        .route("/events/{id}", get(events::get))
-        .route("/deliveries", get(deliveries::list))
-        .route("/deliveries/{id}", get(deliveries::get))
-        .route("/deliveries/{id}/retry", post(deliveries::retry))
-        .route("/stats/webhooks", get(stats::webhooks))
-        .route(
-            "/stats/attempts-per-minute",
-            get(stats::attempts_per_minute),
-        )
-        .route("/info", get(stats::info))
-        .route("/tokens", get(tokens::list).post(tokens::create))
-        .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
-        .route("/audit", get(audit::list))
+    let document = openapi_json();
+    let (v1, _) = documented_routes().split_for_parts();
+    let v1 = v1
         .fallback(|| async { ApiError::NotFound("API route") })
         .layer(axum::extract::DefaultBodyLimit::max(
             json_body::MAX_BODY_BYTES,
@@ -76,10 +49,14 @@ pub fn router(state: AppState) -> Router {
         ));
 
     Router::new()
+        // The API's description needs no token: it holds nothing secret.
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
+        )
         .nest("/api/v1", v1)
         .merge(crate::console::router())
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+        .merge(health_routes().split_for_parts().0)
         .with_state(state)
         // Method, path and status of every request; never headers or bodies, which
         // carry tokens and secrets.
@@ -88,4 +65,56 @@ pub fn router(state: AppState) -> Router {
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+}
+
+/// The OpenAPI document as served, pretty-printed; `hookcast openapi` prints it and
+/// the committed `openapi.json` must equal it.
+pub fn openapi_json() -> String {
+    let routes = OpenApiRouter::<AppState>::new()
+        .nest("/api/v1", documented_routes())
+        .merge(health_routes());
+    let document = openapi::complete(routes.into_openapi());
+    let mut text = document
+        .to_pretty_json()
+        .expect("the OpenAPI document is plain data");
+    text.push('\n');
+    text
+}
+
+fn health_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+}
+
+/// Every `/api/v1` route, each registered with its OpenAPI operation; paths relative
+/// to `/api/v1`.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(
+            webhooks::get,
+            webhooks::replace,
+            webhooks::patch,
+            webhooks::delete
+        ))
+        .routes(routes!(webhook_actions::test_form))
+        .routes(routes!(webhook_actions::preview))
+        .routes(routes!(webhooks::enable))
+        .routes(routes!(webhooks::disable))
+        .routes(routes!(webhook_actions::test_webhook))
+        .routes(routes!(webhook_actions::replay))
+        .routes(routes!(event_types::list))
+        .routes(routes!(events::list, events::publish))
+        .routes(routes!(events::publish_batch))
+        .routes(routes!(events::get))
+        .routes(routes!(deliveries::list))
+        .routes(routes!(deliveries::get))
+        .routes(routes!(deliveries::retry))
+        .routes(routes!(stats::webhooks))
+        .routes(routes!(stats::attempts_per_minute))
+        .routes(routes!(stats::info))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(audit::list))
 }

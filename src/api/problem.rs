@@ -35,16 +35,21 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct ProblemBody<'a> {
+/// The body of every error answer; also the `Problem` schema of the OpenAPI document.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub struct ProblemBody {
+    /// A `urn:hookcast:problem:…` name of the kind of problem.
     #[serde(rename = "type")]
-    problem_type: &'a str,
-    title: &'a str,
+    problem_type: &'static str,
+    title: &'static str,
+    /// The HTTP status, repeated.
     status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
-    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
-    errors: &'a [FieldError],
+    /// For validation problems: each field that is wrong and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<FieldError>,
 }
 
 impl ApiError {
@@ -174,7 +179,7 @@ impl IntoResponse for ApiError {
             title,
             status: status.as_u16(),
             detail,
-            errors: &errors,
+            errors,
         };
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();

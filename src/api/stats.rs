@@ -17,6 +17,7 @@ use super::webhook_view::timestamp;
 const SAMPLE_LIMIT: usize = 200_000;
 
 /// `GET /api/v1/stats/webhooks`: the last 24 hours, per webhook.
+#[utoipa::path(get, path = "/stats/webhooks", tag = "stats", responses((status = 200, description = "Per webhook over 24 hours: attempts, success rate, latency", body = serde_json::Value)))]
 pub async fn webhooks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let since = Utc::now() - Duration::hours(24);
     let attempts = state.store.attempt_summaries(since, SAMPLE_LIMIT).await?;
@@ -47,13 +48,17 @@ pub async fn webhooks(State(state): State<AppState>) -> Result<Json<Value>, ApiE
     Ok(Json(json!({"window_hours": 24, "items": items})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MinutesQuery {
+    /// How many minutes back, 60 by default.
+    #[param(minimum = 1, maximum = 1440)]
     minutes: Option<i64>,
 }
 
 /// `GET /api/v1/stats/attempts-per-minute?minutes=60`: delivered and failed attempts
 /// per minute, oldest first, every minute present.
+#[utoipa::path(get, path = "/stats/attempts-per-minute", tag = "stats", params(MinutesQuery), responses((status = 200, description = "`{buckets: [{minute, delivered, failed}]}`", body = serde_json::Value)))]
 pub async fn attempts_per_minute(
     State(state): State<AppState>,
     Query(query): Query<MinutesQuery>,
@@ -89,6 +94,7 @@ pub async fn attempts_per_minute(
 }
 
 /// `GET /api/v1/info`: what the console shows in its header.
+#[utoipa::path(get, path = "/info", tag = "stats", responses((status = 200, description = "Version and display time zone", body = serde_json::Value)))]
 pub async fn info(State(state): State<AppState>) -> Json<Value> {
     let zone = &state.delivery.time_zone;
     Json(json!({

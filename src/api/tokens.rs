@@ -17,13 +17,16 @@ use crate::domain::ids::TokenId;
 use crate::domain::token::{self, ApiToken, Scope, Scopes};
 use crate::domain::validation::FieldError;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
+    #[schema(example = "monitoring")]
     name: String,
+    #[schema(value_type = Vec<Scope>)]
     scopes: Vec<String>,
 }
 
+#[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = NewToken, responses((status = 201, description = "The token, shown this once", body = serde_json::Value), (status = 409, description = "Another token has this name", body = crate::api::problem::ProblemBody, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -65,6 +68,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(shown)).into_response())
 }
 
+#[utoipa::path(get, path = "/tokens", tag = "tokens", responses((status = 200, description = "`{items}`: names, scopes, dates; never the token", body = serde_json::Value)))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let items: Vec<Value> = state
         .store
@@ -76,6 +80,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
     Ok(Json(json!({ "items": items })))
 }
 
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens", params(("id" = String, Path, description = "token id")), responses((status = 204, description = "Revoked")))]
 pub async fn revoke(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -20,6 +20,7 @@ use crate::domain::validation::FieldError;
 use crate::domain::webhook::WebhookSpec;
 
 /// `POST /webhooks/test`: the form as it is, not saved.
+#[utoipa::path(post, path = "/webhooks/test", tag = "webhooks", request_body(content = WebhookInput, description = "The form as it stands, not saved"), responses((status = 200, description = "What the receiver answered", body = TestResult)))]
 pub async fn test_form(
     State(state): State<AppState>,
     JsonBody(input): JsonBody<WebhookInput>,
@@ -33,6 +34,7 @@ pub async fn test_form(
 }
 
 /// `POST /webhooks/{id}/test`: the row's "Send", recorded in the delivery log.
+#[utoipa::path(post, path = "/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path, description = "webhook id")), responses((status = 200, description = "What the receiver answered", body = TestResult)))]
 pub async fn test_webhook(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -48,7 +50,7 @@ pub async fn test_webhook(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayWindow {
     since: String,
@@ -57,6 +59,7 @@ pub struct ReplayWindow {
 
 /// `POST /webhooks/{id}/replay`: failed deliveries created in the window go back to
 /// pending.
+#[utoipa::path(post, path = "/webhooks/{id}/replay", tag = "webhooks", params(("id" = String, Path, description = "webhook id")), request_body = ReplayWindow, responses((status = 200, description = "`{\"replayed\": n}`", body = serde_json::Value)))]
 pub async fn replay(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -92,7 +95,7 @@ pub async fn replay(
 /// `POST /webhooks/preview`: a saved webhook (`webhook_id`) or an unsaved one
 /// (`webhook`), and optionally the event to show (`event`, else a sample of the
 /// webhook's first event type).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
     webhook_id: Option<String>,
@@ -102,6 +105,7 @@ pub struct PreviewRequest {
 
 /// The exact request the webhook would send, secrets in headers and URL masked;
 /// nothing is sent or stored.
+#[utoipa::path(post, path = "/webhooks/preview", tag = "webhooks", request_body = PreviewRequest, responses((status = 200, description = "The request that would be sent, secrets masked", body = serde_json::Value)))]
 pub async fn preview(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<PreviewRequest>,

@@ -21,47 +21,64 @@ use crate::domain::webhook_name::WebhookName;
 /// Every field is optional here; which ones are required depends on the operation.
 /// Read-only fields (`id`, `status`, timestamps…) are accepted and ignored, so a client
 /// can send back what it read.
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
+    #[schema(example = "ops-feishu")]
     name: Option<String>,
+    #[schema(value_type = Option<WebhookKind>)]
     kind: Option<String>,
+    #[schema(example = "https://hooks.example.com/notify")]
     url: Option<String>,
+    #[schema(value_type = Option<Language>)]
     language: Option<String>,
     auth: Option<AuthInput>,
+    #[schema(value_type = Option<Format>)]
     format: Option<String>,
     enabled: Option<bool>,
+    /// Codes from `GET /event-types`.
+    #[schema(example = json!(["dr.host.disconnected", "alarm.host.root_disk_usage"]))]
     event_types: Option<Vec<String>>,
     headers: Option<BTreeMap<String, String>>,
     /// Absent: unchanged (PATCH) or default; `null`: default; a number: that many seconds.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
     timeout_seconds: Option<Option<i64>>,
     /// For format `template`: `{"body": "...", "content_type": "application/json"}`.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<TemplateInput>)]
     template: Option<Option<TemplateInput>>,
     /// `UTC+08:00` and the like; `null` = the server's setting.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     time_zone: Option<Option<String>>,
     /// `{"all": false, "user_ids": [], "mobiles": []}`; `null` = nobody.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Mentions>)]
     mentions: Option<Option<Mentions>>,
     /// `{"ca_bundle": "<PEM>", "dangerously_skip_certificate_verification": false}`;
     /// `null` = the defaults (system roots, verification on).
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<TlsOptions>)]
     tls: Option<Option<TlsOptions>>,
     #[serde(default, rename = "id")]
+    #[schema(ignore)]
     _id: IgnoredAny,
     #[serde(default, rename = "status")]
+    #[schema(ignore)]
     _status: IgnoredAny,
     #[serde(default, rename = "disabled_reason")]
+    #[schema(ignore)]
     _disabled_reason: IgnoredAny,
     #[serde(default, rename = "created_at")]
+    #[schema(ignore)]
     _created_at: IgnoredAny,
     #[serde(default, rename = "updated_at")]
+    #[schema(ignore)]
     _updated_at: IgnoredAny,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateInput {
     body: String,

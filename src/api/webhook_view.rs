@@ -14,13 +14,15 @@ use crate::domain::secret::MASK;
 use crate::domain::tls::TlsOptions;
 use crate::domain::webhook::Webhook;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Webhook)]
 pub struct WebhookView {
     pub id: String,
     pub name: String,
     pub kind: WebhookKind,
     pub url: String,
     pub language: Language,
+    /// `{"type": ...}` and the fields of that type, secrets masked.
     pub auth: Value,
     pub format: Format,
     pub enabled: bool,
@@ -30,6 +32,7 @@ pub struct WebhookView {
     pub event_types: Vec<String>,
     pub headers: BTreeMap<String, String>,
     pub timeout_seconds: Option<u16>,
+    #[schema(value_type = Option<Object>)]
     pub template: Option<Value>,
     pub time_zone: Option<String>,
     pub mentions: Mentions,

@@ -19,7 +19,8 @@ use crate::domain::choices::WebhookKind;
 use crate::domain::ids::WebhookId;
 use crate::domain::webhook::Webhook;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     kind: Option<String>,
     enabled: Option<bool>,
@@ -27,6 +28,7 @@ pub struct ListQuery {
     name: Option<String>,
 }
 
+#[utoipa::path(post, path = "/webhooks", tag = "webhooks", request_body = WebhookInput, responses((status = 201, description = "Created; `Location` names it. An HMAC secret hookcast generated is shown this once.", body = WebhookView)))]
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -54,6 +56,7 @@ pub async fn create(
         .into_response())
 }
 
+#[utoipa::path(get, path = "/webhooks", tag = "webhooks", params(ListQuery), responses((status = 200, description = "`{\"items\": [Webhook]}`", body = serde_json::Value)))]
 pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
@@ -81,6 +84,7 @@ pub async fn list(
     Ok(Json(json!({ "items": items })))
 }
 
+#[utoipa::path(get, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "webhook id")), responses((status = 200, description = "The webhook, secrets masked", body = WebhookView)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -89,6 +93,7 @@ pub async fn get(
     Ok(Json(WebhookView::new(&webhook, SecretDisplay::Masked)))
 }
 
+#[utoipa::path(put, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "webhook id")), request_body = WebhookInput, responses((status = 200, description = "Replaced; absent secrets are kept", body = WebhookView), (status = 409, description = "Another webhook has this name", body = crate::api::problem::ProblemBody, content_type = "application/problem+json")))]
 pub async fn replace(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -101,6 +106,7 @@ pub async fn replace(
     .await
 }
 
+#[utoipa::path(patch, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "webhook id")), request_body = WebhookInput, responses((status = 200, description = "The fields given are changed", body = WebhookView), (status = 409, description = "Another webhook has this name", body = crate::api::problem::ProblemBody, content_type = "application/problem+json")))]
 pub async fn patch(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -140,6 +146,7 @@ async fn update(
     Ok(Json(view))
 }
 
+#[utoipa::path(delete, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "webhook id")), responses((status = 204, description = "Deleted with its pending deliveries")))]
 pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -160,6 +167,7 @@ pub async fn delete(
     }
 }
 
+#[utoipa::path(post, path = "/webhooks/{id}/enable", tag = "webhooks", params(("id" = String, Path, description = "webhook id")), responses((status = 200, description = "Enabled", body = WebhookView)))]
 pub async fn enable(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -168,6 +176,7 @@ pub async fn enable(
     set_enabled(state, &caller, &id, true).await
 }
 
+#[utoipa::path(post, path = "/webhooks/{id}/disable", tag = "webhooks", params(("id" = String, Path, description = "webhook id")), responses((status = 200, description = "Disabled; pending deliveries wait", body = WebhookView)))]
 pub async fn disable(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

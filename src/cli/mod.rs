@@ -49,6 +49,14 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Settings file helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Print the OpenAPI 3.1 document of the HTTP API (as served at
+    /// /api/v1/openapi.json).
+    Openapi,
     /// Manage webhooks on a running server.
     Webhook {
         #[command(flatten)]
@@ -104,6 +112,12 @@ pub enum KeysCommand {
     },
 }
 
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Print a settings file with every setting at its default, each explained.
+    PrintDefault,
+}
+
 /// How CLI commands reach the server.
 #[derive(Args, Clone)]
 pub struct ClientArgs {
@@ -136,7 +150,11 @@ impl ClientArgs {
 /// Runs a client subcommand.
 pub async fn run_client(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { .. } | Command::Migrate { .. } | Command::Keys { .. } => {
+        Command::Serve { .. }
+        | Command::Migrate { .. }
+        | Command::Keys { .. }
+        | Command::Config { .. }
+        | Command::Openapi => {
             unreachable!("not a client command")
         }
         Command::Webhook { client, command } => {

@@ -12,7 +12,7 @@ use crate::domain::webhook::{Webhook, WebhookSpec};
 use crate::store::{AttemptRecord, Store, StoreError, WebhookHealth};
 
 /// What the operator sees.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TestResult {
     pub ok: bool,
     /// The receiver's HTTP status, if it answered.

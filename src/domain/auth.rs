@@ -81,16 +81,21 @@ pub enum AuthConfig {
 
 /// The `auth` object as a client sends it. Secret fields may be left out (or sent
 /// back as the mask) on update to keep the stored value.
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthInput {
+    /// `none`, `basic`, `bearer`, `api_key` or `hmac`.
     #[serde(rename = "type")]
     pub auth_type: Option<String>,
     pub username: Option<String>,
+    #[schema(value_type = Option<String>)]
     pub password: Option<Secret>,
+    #[schema(value_type = Option<String>)]
     pub token: Option<Secret>,
     pub header: Option<String>,
+    #[schema(value_type = Option<String>)]
     pub value: Option<Secret>,
+    #[schema(value_type = Option<String>)]
     pub secret: Option<Secret>,
 }
 

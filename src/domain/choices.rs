@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::event_type::EventKind;
 
 /// What a webhook subscribes to: the page's "Type" (Events / Alarms).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WebhookKind {
     Events,
@@ -40,7 +40,7 @@ impl WebhookKind {
 }
 
 /// The language messages are rendered in: the page's "Alarm Message Language".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub enum Language {
     #[serde(rename = "zh-CN")]
     ZhCn,
@@ -69,7 +69,7 @@ impl Language {
 }
 
 /// The body shape a webhook sends: the generic JSON envelope or a chat platform's own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Json,
@@ -146,7 +146,7 @@ impl Format {
 }
 
 /// Why a webhook is not enabled; shown in the list's Status column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DisabledReason {
     /// An operator turned it off.

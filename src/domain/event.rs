@@ -67,16 +67,29 @@ pub struct Event {
 }
 
 /// An event as a producer posts it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventInput {
+    /// A code from `GET /event-types`.
     #[serde(rename = "type")]
+    #[schema(example = "dr.host.disconnected")]
     pub event_type: Option<String>,
+    /// The host or resource it concerns.
+    #[schema(example = "web-01")]
     pub source: Option<String>,
+    /// Defaults to the type's severity.
+    #[schema(value_type = Option<super::event_type::Severity>)]
     pub severity: Option<String>,
+    /// Events: `success` or `failure`.
+    #[schema(example = "failure")]
     pub result: Option<String>,
+    /// Alarms: `firing` or `resolved`.
+    #[schema(example = "firing")]
     pub status: Option<String>,
+    /// RFC 3339; defaults to the time it is received.
+    #[schema(example = "2026-11-27T08:00:00Z")]
     pub occurred_at: Option<String>,
+    #[schema(value_type = Option<Object>)]
     pub attributes: Option<Map<String, Value>>,
     pub idempotency_key: Option<String>,
 }

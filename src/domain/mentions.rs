@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 pub const MAX_MENTIONS: usize = 50;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Mentions {
     /// Notify everyone in the chat.
     #[serde(default)]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// A CA bundle is at most this long (PEM text).
 pub const MAX_CA_BUNDLE_BYTES: usize = 64 * 1024;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsOptions {
     /// PEM certificates trusted for this webhook, beside the system's roots.

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 /// One problem with one input field. `field` is a path such as `auth.password`,
 /// `headers.X-Token` or `event_types[2]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 pub mod postgres;
 pub mod process;
 pub mod receiver;
+pub mod routes;
 
 pub const TOKEN: &str = "test-admin-token";
 

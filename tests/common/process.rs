@@ -30,6 +30,11 @@ impl Server {
         for (name, value) in settings {
             command.env(name, value);
         }
+        Server::spawn(command)
+    }
+
+    /// Runs `command` (a `hookcast serve …`) and waits until it listens.
+    pub fn spawn(mut command: Command) -> Server {
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
