@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::domain::alertmanager::TypeRules;
+use crate::domain::catalog::Catalog;
 use crate::domain::duration_text::parse_duration;
 use crate::domain::retry::{DEFAULT_RETRY_SCHEDULE, RetrySchedule};
 use crate::domain::secret::Secret;
@@ -39,7 +41,27 @@ pub struct Settings {
     pub role: Role,
     /// Succeeded deliveries (and old attempt bodies) are deleted after this many days.
     pub retention_days: u32,
+    /// Log lines as text for people or as JSON objects for collectors.
+    pub log_format: LogFormat,
+    /// Which catalog type an Alertmanager alert becomes, by its `alertname`.
+    pub alertmanager_types: TypeRules,
     pub delivery: DeliverySettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(raw: &str) -> Result<LogFormat, String> {
+        match raw.trim() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("must be text or json, not `{other}`")),
+        }
+    }
 }
 
 /// What a node runs. Several `api` and `worker` nodes can share one PostgreSQL.
@@ -153,6 +175,18 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "delete succeeded deliveries older than this many days",
     ),
     (
+        "log_format",
+        "HOOKCAST_LOG_FORMAT",
+        "text",
+        "log lines as text or as one JSON object each (json)",
+    ),
+    (
+        "alertmanager_types",
+        "HOOKCAST_ALERTMANAGER_TYPES",
+        "",
+        "Alertmanager alertname=type rules, comma-separated; others become alarm.prometheus",
+    ),
+    (
         "allowed_cidrs",
         "HOOKCAST_ALLOWED_CIDRS",
         "",
@@ -223,7 +257,9 @@ pub fn default_file() -> String {
 
 /// The default as TOML: lists, booleans and numbers bare, the rest quoted.
 fn toml_value(key: &str, default: &str) -> String {
-    if key == "allowed_cidrs" {
+    if key == "alertmanager_types" {
+        "[]".to_string()
+    } else if key == "allowed_cidrs" {
         let items: Vec<String> = parse_cidrs(default)
             .unwrap_or_default()
             .iter()
@@ -310,6 +346,10 @@ impl Settings {
                     .ok()
                     .filter(|days| *days >= 1)
                     .ok_or_else(|| format!("`{raw}` must be a whole number of days, at least 1"))
+            })?,
+            log_format: layers.parse("log_format", LogFormat::parse)?,
+            alertmanager_types: layers.parse("alertmanager_types", |raw| {
+                TypeRules::parse(raw, Catalog::builtin())
             })?,
             delivery,
         })
@@ -520,6 +560,11 @@ mod tests {
             ("HOOKCAST_MAX_IN_FLIGHT", "0"),
             ("HOOKCAST_TIME_ZONE", "Mars"),
             ("HOOKCAST_FSYNC", "maybe"),
+            ("HOOKCAST_LOG_FORMAT", "xml"),
+            (
+                "HOOKCAST_ALERTMANAGER_TYPES",
+                "HostDown=dr.host.disconnected",
+            ),
         ] {
             let err = Settings::load_from(None, env_of(&[(name, value)])).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");

@@ -7,6 +7,7 @@
 //! - [`store`]: persistence behind one trait; SQLite in the data directory, with
 //!   secrets sealed by a key kept beside it.
 //! - [`api`]: the JSON API under `/api/v1` and the health probes.
+//! - [`metrics`]: counters and gauges for Prometheus at `/metrics`.
 //! - [`server`]: wires the parts together and runs until shutdown.
 //! - [`cli`]: the `hookcast webhook …` / `hookcast event-types` client commands.
 
@@ -21,6 +22,7 @@ pub mod domain;
 mod fs_util;
 pub mod ingest;
 pub mod key_rotation;
+pub mod metrics;
 pub mod retention;
 pub mod server;
 pub mod store;

@@ -1,6 +1,6 @@
 use clap::Parser;
 use hookcast::cli::{Cli, Command, ConfigCommand, KeysCommand};
-use hookcast::config::Settings;
+use hookcast::config::{LogFormat, Settings};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc rather than the system allocator: under delivery load the profile showed
@@ -14,29 +14,29 @@ async fn main() -> std::process::ExitCode {
     hookcast::init_tls();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { config, role } => {
-            init_logging();
-            match load(config.as_deref(), role.as_deref()) {
-                Ok(settings) => hookcast::server::serve(settings).await,
-                Err(error) => Err(error),
+        Command::Serve { config, role } => match load(config.as_deref(), role.as_deref()) {
+            Ok(settings) => {
+                init_logging(settings.log_format);
+                hookcast::server::serve(settings).await
             }
-        }
-        Command::Migrate { config } => {
-            init_logging();
-            match load(config.as_deref(), None) {
-                Ok(settings) => hookcast::server::migrate(settings).await,
-                Err(error) => Err(error),
+            Err(error) => Err(error),
+        },
+        Command::Migrate { config } => match load(config.as_deref(), None) {
+            Ok(settings) => {
+                init_logging(settings.log_format);
+                hookcast::server::migrate(settings).await
             }
-        }
+            Err(error) => Err(error),
+        },
         Command::Keys {
             command: KeysCommand::Rotate { config },
-        } => {
-            init_logging();
-            match load(config.as_deref(), None) {
-                Ok(settings) => hookcast::key_rotation::rotate(settings).await,
-                Err(error) => Err(error),
+        } => match load(config.as_deref(), None) {
+            Ok(settings) => {
+                init_logging(settings.log_format);
+                hookcast::key_rotation::rotate(settings).await
             }
-        }
+            Err(error) => Err(error),
+        },
         Command::Config {
             command: ConfigCommand::PrintDefault,
         } => {
@@ -68,12 +68,22 @@ fn load(config: Option<&std::path::Path>, role: Option<&str>) -> anyhow::Result<
     Ok(settings)
 }
 
-/// Log level from `HOOKCAST_LOG` (same syntax as `RUST_LOG`), `info` by default.
-fn init_logging() {
+/// Log level from `HOOKCAST_LOG` (same syntax as `RUST_LOG`), `info` by default; one
+/// JSON object per line with `log_format = "json"`, span fields (the request id, the
+/// method and path) included.
+fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("HOOKCAST_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
 }

@@ -18,6 +18,7 @@ use crate::delivery::sender::Sender;
 use crate::domain::catalog::Catalog;
 use crate::fs_util::create_private_dir;
 use crate::ingest::{Committer, IngestQueue};
+use crate::metrics::Metrics;
 use crate::retention;
 use crate::store::{self, Sealer};
 
@@ -76,11 +77,13 @@ pub async fn run(
     let sender = Arc::new(Sender::new(AddressPolicy::new(
         settings.delivery.allowed_cidrs.clone(),
     )));
+    let metrics = Arc::new(Metrics::new());
     let dispatcher = Dispatcher::new(
         store.clone(),
         sender.clone(),
         settings.delivery.clone(),
         Catalog::builtin(),
+        metrics.clone(),
         wake.clone(),
     );
     let state = AppState {
@@ -104,6 +107,8 @@ pub async fn run(
                 1
             },
         ),
+        metrics,
+        alert_rules: Arc::new(settings.alertmanager_types.clone()),
     };
     let address = listener.local_addr()?;
     tracing::info!(%address, data_dir = %settings.data_dir.display(), role = ?settings.role, "hookcast is serving");

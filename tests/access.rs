@@ -59,8 +59,11 @@ async fn every_route_refuses_a_missing_token_and_a_token_without_its_scope() {
         );
 
         // A publish token posts events and does nothing else.
-        let publishing =
-            method == Method::POST && (path == "/api/v1/events" || path == "/api/v1/events/batch");
+        let publishing = method == Method::POST
+            && matches!(
+                path.as_str(),
+                "/api/v1/events" | "/api/v1/events/batch" | "/api/v1/ingest/alertmanager"
+            );
         let as_publisher = app
             .call_with(method.clone(), &path, body.clone(), Some(&publish))
             .await;

@@ -225,7 +225,12 @@ async fn every_event_and_alarm_of_the_design_is_listed_in_both_languages() {
         expected_events + 2,
         "the design's events plus hookcast's two"
     );
-    assert_eq!(alarms.len(), ALARMS.len());
+    assert_eq!(
+        alarms.len(),
+        ALARMS.len() + 1,
+        "the design's alarms plus alarm.prometheus"
+    );
+    assert!(alarms.iter().any(|t| t["code"] == "alarm.prometheus"));
     assert_eq!(events.len() + alarms.len(), all.len());
     assert!(events.iter().all(|t| t["kind"] == "event"));
     assert!(alarms.iter().all(|t| t["kind"] == "alarm"));

@@ -332,6 +332,13 @@ async fn permanent_errors_are_not_retried_and_410_disables_the_webhook() {
         "{notice}"
     );
 
+    // The audit trail names hookcast as the one who disabled it, and why.
+    let trail = app.get(&format!("/api/v1/audit?target_id={gone_id}")).await;
+    let entry = &trail.body["items"][0];
+    assert_eq!(entry["actor"], "hookcast", "{}", trail.text);
+    assert_eq!(entry["action"], "webhook.disable");
+    assert_eq!(entry["after"]["disabled_reason"], "gone");
+
     // A disabled webhook receives nothing more.
     publish(&app, disconnected("web-02")).await;
     tokio::time::sleep(Duration::from_millis(500)).await;

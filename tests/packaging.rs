@@ -62,3 +62,70 @@ fn the_committed_example_settings_are_the_printed_defaults() {
         "packaging/hookcast.toml is stale: run `cargo run -- config print-default > packaging/hookcast.toml`"
     );
 }
+
+/// The unit passes `systemd-analyze verify` (systemd's own checker), and the command
+/// and environment it gives start a server that answers.
+#[test]
+fn the_systemd_unit_verifies_and_its_command_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/packaging/hookcast.service"
+    ))
+    .unwrap();
+    let config = dir.path().join("hookcast.toml");
+    std::fs::write(
+        &config,
+        print_default().replace("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1:0\""),
+    )
+    .unwrap();
+    let state = dir.path().join("state");
+    // Installed paths become this test's: the binary, the settings, the state.
+    let local = unit
+        .replace("/usr/local/bin/hookcast", BIN)
+        .replace("/etc/hookcast/hookcast.toml", config.to_str().unwrap())
+        .replace("/var/lib/hookcast", state.to_str().unwrap());
+    let unit_file = dir.path().join("hookcast.service");
+    std::fs::write(&unit_file, &local).unwrap();
+    let verified = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&unit_file)
+        .output()
+        .expect("systemd-analyze (package systemd) is needed to check the unit");
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+
+    let value_of = |key: &str| -> Vec<String> {
+        local
+            .lines()
+            .filter_map(|line| line.strip_prefix(&format!("{key}=")))
+            .map(str::to_string)
+            .collect()
+    };
+    let exec = value_of("ExecStart");
+    let mut words = exec[0].split_whitespace();
+    let mut command = Command::new(words.next().unwrap());
+    command.args(words).env("HOOKCAST_LOG", "info");
+    for name in std::env::vars().map(|(name, _)| name) {
+        if name.starts_with("HOOKCAST_") && name != "HOOKCAST_LOG" {
+            command.env_remove(name);
+        }
+    }
+    for assignment in value_of("Environment") {
+        let (name, value) = assignment.split_once('=').unwrap();
+        command.env(name, value);
+    }
+    std::fs::create_dir_all(&state).unwrap(); // StateDirectory= makes it
+    let server = Server::spawn(command);
+    hookcast::init_tls();
+    let ready = reqwest::blocking::get(format!("{}/readyz", server.url())).unwrap();
+    assert_eq!(ready.status(), 200);
+    assert!(
+        state.join("hookcast.db").exists(),
+        "the state directory holds the data"
+    );
+    server.terminate();
+}

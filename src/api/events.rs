@@ -13,6 +13,7 @@ use super::problem::ApiError;
 use super::state::AppState;
 use super::webhook_view::timestamp;
 use crate::domain::event::{Event, EventInput, Outcome};
+use crate::domain::event_type::EventType;
 use crate::domain::ids::EventId;
 use crate::store::{Accepted, EventFilter};
 
@@ -41,6 +42,57 @@ fn accepted_view(accepted: &Accepted) -> Value {
     json!({"id": accepted.event_id, "deliveries": accepted.deliveries, "duplicate": accepted.duplicate})
 }
 
+/// The catalog entries of `events`, kept for the metrics while the events themselves
+/// go to the store.
+fn types_of(state: &AppState, events: &[Event]) -> Vec<Option<&'static EventType>> {
+    events
+        .iter()
+        .map(|event| state.catalog.get(event.event_type.as_str()))
+        .collect()
+}
+
+/// A list of inputs (a batch, an Alertmanager notification) validated as one: every
+/// problem of every item, named `<list>[i].<field>`, or all the events. `list` names
+/// the list in the problem when it is empty or too long.
+pub fn validate_all(
+    state: &AppState,
+    list: &str,
+    inputs: Vec<EventInput>,
+) -> Result<Vec<Event>, ApiError> {
+    if inputs.is_empty() || inputs.len() > MAX_BATCH {
+        return Err(ApiError::invalid(
+            list,
+            format!("must hold 1 to {MAX_BATCH} items"),
+        ));
+    }
+    let now = Utc::now();
+    let mut events = Vec::with_capacity(inputs.len());
+    let mut errors = Vec::new();
+    for (index, input) in inputs.into_iter().enumerate() {
+        match input.into_event(state.catalog, now, &format!("{list}[{index}].")) {
+            Ok(event) => events.push(event),
+            Err(mut problems) => errors.append(&mut problems),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(events)
+}
+
+/// Stores `events` with their deliveries (all or none) and answers 202 with one item
+/// per event.
+pub async fn accept_all(
+    state: &AppState,
+    events: Vec<Event>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let types = types_of(state, &events);
+    let accepted = state.ingest.submit(events).await?;
+    state.metrics.events_accepted(&types, &accepted);
+    let items: Vec<Value> = accepted.iter().map(accepted_view).collect();
+    Ok((StatusCode::ACCEPTED, Json(json!({ "items": items }))))
+}
+
 /// 202 only after the event and all its deliveries are committed.
 #[utoipa::path(post, path = "/events", tag = "events", request_body = EventInput, responses((status = 202, description = "Stored with its deliveries: `{id, deliveries, duplicate}`", body = serde_json::Value)))]
 pub async fn publish(
@@ -51,7 +103,9 @@ pub async fn publish(
     let event = input
         .into_event(state.catalog, now, "")
         .map_err(ApiError::Validation)?;
+    let types = types_of(&state, std::slice::from_ref(&event));
     let accepted = state.ingest.submit(vec![event]).await?;
+    state.metrics.events_accepted(&types, &accepted);
     Ok((StatusCode::ACCEPTED, Json(accepted_view(&accepted[0]))))
 }
 
@@ -61,27 +115,8 @@ pub async fn publish_batch(
     State(state): State<AppState>,
     JsonBody(batch): JsonBody<Batch>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if batch.events.is_empty() || batch.events.len() > MAX_BATCH {
-        return Err(ApiError::invalid(
-            "events",
-            format!("must hold 1 to {MAX_BATCH} events"),
-        ));
-    }
-    let now = Utc::now();
-    let mut events = Vec::with_capacity(batch.events.len());
-    let mut errors = Vec::new();
-    for (index, input) in batch.events.into_iter().enumerate() {
-        match input.into_event(state.catalog, now, &format!("events[{index}].")) {
-            Ok(event) => events.push(event),
-            Err(mut problems) => errors.append(&mut problems),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let accepted = state.ingest.submit(events).await?;
-    let items: Vec<Value> = accepted.iter().map(accepted_view).collect();
-    Ok((StatusCode::ACCEPTED, Json(json!({ "items": items }))))
+    let events = validate_all(&state, "events", batch.events)?;
+    accept_all(&state, events).await
 }
 
 #[utoipa::path(get, path = "/events/{id}", tag = "events", params(("id" = String, Path, description = "event id")), responses((status = 200, description = "The event", body = serde_json::Value)))]

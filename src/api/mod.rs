@@ -1,5 +1,6 @@
 //! The HTTP interface: `/api/v1` (token required), health probes.
 
+mod alertmanager;
 mod audit;
 mod auth;
 mod deliveries;
@@ -10,6 +11,7 @@ mod json_body;
 mod openapi;
 mod pagination;
 mod problem;
+mod request_id;
 mod state;
 mod stats;
 mod tokens;
@@ -25,7 +27,7 @@ use axum::Router;
 use axum::http::header;
 use axum::middleware;
 use axum::routing::get;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -58,13 +60,31 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::console::router())
         .merge(health_routes().split_for_parts().0)
         .with_state(state)
-        // Method, path and status of every request; never headers or bodies, which
-        // carry tokens and secrets.
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
+        .layer(request_trace())
+        .layer(middleware::from_fn(request_id::assign))
+}
+
+/// Method, path, request id and status of every request; never other headers or
+/// bodies, which carry tokens and secrets.
+fn request_trace() -> TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    impl Fn(&axum::http::Request<axum::body::Body>) -> tracing::Span + Clone,
+> {
+    TraceLayer::new_for_http()
+        .make_span_with(|request: &axum::http::Request<axum::body::Body>| {
+            let id = request
+                .headers()
+                .get(request_id::HEADER)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                uri = %request.uri().path(),
+                request_id = %id,
+            )
+        })
+        .on_response(DefaultOnResponse::new().level(Level::INFO))
 }
 
 /// The OpenAPI document as served, pretty-printed; `hookcast openapi` prints it and
@@ -85,6 +105,7 @@ fn health_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
 }
 
 /// Every `/api/v1` route, each registered with its OpenAPI operation; paths relative
@@ -108,6 +129,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(events::list, events::publish))
         .routes(routes!(events::publish_batch))
         .routes(routes!(events::get))
+        .routes(routes!(alertmanager::ingest))
         .routes(routes!(deliveries::list))
         .routes(routes!(deliveries::get))
         .routes(routes!(deliveries::retry))

@@ -8,8 +8,10 @@ use crate::access::Access;
 use crate::config::DeliverySettings;
 use crate::delivery::attempt::AttemptContext;
 use crate::delivery::sender::Sender;
+use crate::domain::alertmanager::TypeRules;
 use crate::domain::catalog::Catalog;
 use crate::ingest::IngestQueue;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -25,6 +27,9 @@ pub struct AppState {
     pub delivery: Arc<DeliverySettings>,
     /// Commits concurrent ingests together.
     pub ingest: IngestQueue,
+    pub metrics: Arc<Metrics>,
+    /// Which type each Alertmanager alert becomes.
+    pub alert_rules: Arc<TypeRules>,
 }
 
 impl AppState {

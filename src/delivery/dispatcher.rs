@@ -5,6 +5,7 @@
 //! the next delivery is due. A slow receiver fills only its own per-webhook slots; the
 //! claim skips webhooks without room, so the others keep flowing.
 
+use crate::metrics::Metrics;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,7 +18,7 @@ use tokio_util::task::TaskTracker;
 use super::attempt::{AttemptContext, make_attempt};
 use super::decide::next_state;
 use super::sender::Sender;
-use super::system_events::webhook_disabled_event;
+use super::system_events::{webhook_disabled_audit, webhook_disabled_event};
 use crate::config::DeliverySettings;
 use crate::domain::catalog::Catalog;
 use crate::domain::ids::WebhookId;
@@ -44,6 +45,7 @@ struct Core {
     sender: Arc<Sender>,
     settings: DeliverySettings,
     catalog: &'static Catalog,
+    metrics: Arc<Metrics>,
     /// Notified by the API after it commits due deliveries, and by finished attempts
     /// while work waits for room.
     wake: Arc<Notify>,
@@ -230,6 +232,7 @@ impl Dispatcher {
         sender: Arc<Sender>,
         settings: DeliverySettings,
         catalog: &'static Catalog,
+        metrics: Arc<Metrics>,
         wake: Arc<Notify>,
     ) -> Dispatcher {
         let (results, receiver) = mpsc::channel::<AttemptRecord>(settings.max_in_flight.max(1));
@@ -238,6 +241,7 @@ impl Dispatcher {
             sender,
             settings,
             catalog,
+            metrics,
             wake,
             owner: format!("node-{}", ulid::Ulid::generate().to_string().to_lowercase()),
             slots: Mutex::new(InFlight {
@@ -556,6 +560,12 @@ impl Core {
             next = next.status.as_str(),
             "attempt finished"
         );
+        self.metrics.attempt_finished(
+            webhook.id.as_str(),
+            next.status,
+            outcome.attempt.error_kind,
+            outcome.attempt.duration_ms,
+        );
         AttemptRecord {
             attempt: outcome.attempt,
             webhook_id: webhook.id.clone(),
@@ -588,6 +598,14 @@ impl Core {
                         rescheduled |= !disabled.is_empty();
                         for webhook in disabled {
                             tracing::warn!(webhook_id = %webhook.id, reason = webhook.reason.as_str(), "webhook disabled automatically");
+                            self.metrics.webhook_auto_disabled();
+                            if let Err(error) = self
+                                .store
+                                .insert_audit(&webhook_disabled_audit(&webhook))
+                                .await
+                            {
+                                tracing::error!(%error, "cannot record the disabling in the audit trail");
+                            }
                             let event = webhook_disabled_event(&webhook);
                             if let Err(error) = self.store.insert_events(&[event], Utc::now()).await
                             {

@@ -7,7 +7,7 @@
 //! resolved with its measured value when the producer sends one. Placeholders are
 //! `{source}`, `{time}`, `{name}`, `{severity}` and `{detail}` (attribute-based).
 
-use crate::domain::catalog::{Catalog, TEST_EVENT_CODE};
+use crate::domain::catalog::{Catalog, PROMETHEUS_ALERT_CODE, TEST_EVENT_CODE};
 use crate::domain::choices::Language;
 use crate::domain::event::{Event, Outcome};
 use crate::domain::event_type::Severity;
@@ -118,15 +118,34 @@ fn detail(event: &Event, language: Language) -> String {
             (Some(ip), false) => format!(" from {ip}"),
             (None, _) => String::new(),
         },
-        _ => match (text("value"), text("threshold"), zh) {
-            (Some(value), Some(threshold), true) => format!("，当前值 {value}（阈值 {threshold}）"),
-            (Some(value), Some(threshold), false) => {
-                format!(", value {value} (threshold {threshold})")
-            }
-            (Some(value), None, true) => format!("，当前值 {value}"),
-            (Some(value), None, false) => format!(", value {value}"),
-            _ => String::new(),
-        },
+        _ => {
+            let measured = match (text("value"), text("threshold"), zh) {
+                (Some(value), Some(threshold), true) => {
+                    format!("，当前值 {value}（阈值 {threshold}）")
+                }
+                (Some(value), Some(threshold), false) => {
+                    format!(", value {value} (threshold {threshold})")
+                }
+                (Some(value), None, true) => format!("，当前值 {value}"),
+                (Some(value), None, false) => format!(", value {value}"),
+                _ => String::new(),
+            };
+            // A Prometheus rule's own words, when the alert came through Alertmanager.
+            let summary = event
+                .attributes
+                .get("annotations")
+                .and_then(|a| a.get("summary"))
+                .and_then(|s| s.as_str())
+                .map(|s| {
+                    if zh {
+                        format!("，{s}")
+                    } else {
+                        format!(", {s}")
+                    }
+                })
+                .unwrap_or_default();
+            measured + &summary
+        }
     }
 }
 
@@ -137,13 +156,18 @@ pub fn compose(
     zone: &DisplayZone,
 ) -> Message {
     let code = event.event_type.as_str();
-    let name = catalog
-        .get(code)
-        .map(|t| match language {
-            Language::ZhCn => t.name.zh,
-            Language::EnUs => t.name.en,
-        })
-        .unwrap_or(code);
+    let alertname = event.attributes.get("alertname").and_then(|v| v.as_str());
+    let name = match (code, alertname) {
+        // The generic Prometheus type is named by the alert itself.
+        (PROMETHEUS_ALERT_CODE, Some(alertname)) => alertname,
+        _ => catalog
+            .get(code)
+            .map(|t| match language {
+                Language::ZhCn => t.name.zh,
+                Language::EnUs => t.name.en,
+            })
+            .unwrap_or(code),
+    };
     let (zh, en) = specific(code, event.outcome).unwrap_or_else(|| generic(event.outcome));
     let template = if language == Language::ZhCn { zh } else { en };
     let webhook = event
@@ -258,8 +282,17 @@ mod tests {
     #[test]
     fn every_type_has_a_complete_message_in_both_languages() {
         const KEPT: &[&str] = &[
-            "web-01", "UTC", "CPU", "RabbitMQ", "Linux", "Windows", "WebHook", "hookcast", "IP",
+            "web-01",
+            "UTC",
+            "CPU",
+            "RabbitMQ",
+            "Linux",
+            "Windows",
+            "WebHook",
+            "hookcast",
+            "IP",
             "ops",
+            "Prometheus",
         ];
         let zone = DisplayZone::default();
         for t in Catalog::builtin().all() {

@@ -1,5 +1,6 @@
 //! Events hookcast publishes about itself.
 
+use crate::domain::audit::AuditEntry;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -57,6 +58,23 @@ pub fn webhook_disabled_event(disabled: &DisabledWebhook) -> Event {
         Severity::Major,
         Outcome::Failure,
         attributes,
+    )
+}
+
+/// The audit trail's entry for a webhook the dispatcher disabled: the actor is
+/// hookcast itself.
+pub fn webhook_disabled_audit(disabled: &DisabledWebhook) -> AuditEntry {
+    AuditEntry::new(
+        "hookcast",
+        "webhook.disable",
+        "webhook",
+        disabled.id.as_str(),
+        Some(serde_json::json!({"enabled": true})),
+        Some(serde_json::json!({
+            "enabled": false,
+            "disabled_reason": disabled.reason.as_str(),
+            "failing_since": disabled.failing_since.map(rfc3339),
+        })),
     )
 }
 

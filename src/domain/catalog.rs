@@ -483,6 +483,9 @@ const GROUPS: &[Group] = &[
 /// Sent by "Send Test" to any webhook, whatever it subscribes to.
 pub const TEST_EVENT_CODE: &str = "hookcast.test";
 
+/// A Prometheus alert no rule maps to a type of its own (see `alertmanager_types`).
+pub const PROMETHEUS_ALERT_CODE: &str = "alarm.prometheus";
+
 /// All known event types, in the console's display order, with lookup by code.
 #[derive(Debug)]
 pub struct Catalog {
@@ -516,6 +519,15 @@ impl Catalog {
                     })
             })
             .collect();
+        types.push(EventType {
+            code: EventTypeCode::parse(PROMETHEUS_ALERT_CODE).expect("valid"),
+            kind: EventKind::Alarm,
+            category: ALARMS,
+            group: node(PROMETHEUS_ALERT_CODE, "Prometheus", "Prometheus"),
+            name: text("Prometheus alert", "Prometheus 告警"),
+            default_severity: Major,
+            subscribable: true,
+        });
         types.push(EventType {
             code: EventTypeCode::parse(TEST_EVENT_CODE).expect("valid"),
             kind: EventKind::Event,

@@ -2,6 +2,7 @@
 //! valid value: the API parses into these, the store persists them, the delivery
 //! engine reads them without re-checking.
 
+pub mod alertmanager;
 pub mod audit;
 pub mod auth;
 pub mod body_template;

@@ -168,6 +168,42 @@ pub struct AttemptSummary {
     pub delivered: bool,
 }
 
+/// What `/metrics` shows of the queue, read when it is scraped.
+#[derive(Debug, Clone, Default)]
+pub struct QueueStats {
+    /// Deliveries not finished yet: pending, retrying or in flight.
+    pub depth: u64,
+    /// When the earliest of them is (or was) due.
+    pub oldest_due: Option<DateTime<Utc>>,
+    pub disabled_webhooks: u64,
+}
+
+impl QueueStats {
+    /// From the row of [`QUEUE_STATS_SQL`]: count, earliest due (ms), disabled.
+    pub(crate) fn from_row((depth, oldest, disabled): (i64, Option<i64>, i64)) -> QueueStats {
+        QueueStats {
+            depth: depth.max(0) as u64,
+            oldest_due: oldest.and_then(DateTime::from_timestamp_millis),
+            disabled_webhooks: disabled.max(0) as u64,
+        }
+    }
+}
+
+/// Whether the newest applied migration, `applied`, is at least the newest `known`.
+pub(crate) fn covers(applied: i64, known: &sqlx::migrate::Migrator) -> bool {
+    applied >= known.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// The same on both databases (`enabled` is 0/1 on SQLite, a boolean on PostgreSQL;
+/// `NOT` reads both). The count walks the partial index of waiting deliveries only.
+/// The newest migration applied; sqlx keeps the list in the same table on both.
+pub(crate) const SCHEMA_VERSION_SQL: &str =
+    "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
+
+pub(crate) const QUEUE_STATS_SQL: &str = "SELECT COUNT(*), MIN(next_attempt_at), \
+     (SELECT COUNT(*) FROM webhooks WHERE NOT enabled) \
+     FROM deliveries WHERE next_attempt_at IS NOT NULL";
+
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     pub event_type: Option<String>,
@@ -181,6 +217,10 @@ pub struct EventFilter {
 pub trait Store: Send + Sync + 'static {
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Whether every migration this binary knows is applied (another node may have
+    /// applied newer ones too).
+    async fn schema_is_current(&self) -> Result<bool, StoreError>;
 
     /// Stores a new webhook and its subscriptions in one transaction.
     /// [`StoreError::NameTaken`] when the name is in use.
@@ -243,6 +283,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// When the earliest waiting delivery is due (claimed ones count at their lease's end).
     async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Queue depth, the oldest due time and the disabled webhooks, for `/metrics`.
+    async fn queue_stats(&self) -> Result<QueueStats, StoreError>;
 
     /// Records attempts and the resulting states; returns webhooks this disabled.
     async fn record_attempts(

@@ -57,8 +57,8 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(20);
         let address = loop {
             let text = output.lock().unwrap().clone();
-            if let Some(rest) = text.split("hookcast is serving address=").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_string();
+            if let Some(address) = serving_address(&text) {
+                break address;
             }
             assert!(Instant::now() < deadline, "server did not start:\n{text}");
             std::thread::sleep(Duration::from_millis(20));
@@ -116,4 +116,16 @@ impl Drop for Server {
             let _ = self.child.wait();
         }
     }
+}
+
+/// The address from the "hookcast is serving" line, in text or JSON logs.
+fn serving_address(output: &str) -> Option<String> {
+    let line = output
+        .lines()
+        .find(|line| line.contains("hookcast is serving"))?;
+    if let Some(rest) = line.split("address=").nth(1) {
+        return rest.split_whitespace().next().map(str::to_string);
+    }
+    let json: serde_json::Value = serde_json::from_str(line).ok()?;
+    json["address"].as_str().map(str::to_string)
 }

@@ -71,6 +71,14 @@ pub fn every_route(webhook: &str) -> Vec<(Method, String, Option<Value>)> {
             "/api/v1/events/evt_01jzzzzzzzzzzzzzzzzzzzzzzz".into(),
             None,
         ),
+        (
+            Method::POST,
+            "/api/v1/ingest/alertmanager".into(),
+            Some(json!({"version": "4", "status": "firing", "alerts": [
+                {"status": "firing", "labels": {"alertname": "X", "instance": "h1"},
+                 "startsAt": "2026-11-27T08:00:00Z"}
+            ]})),
+        ),
         (Method::GET, "/api/v1/deliveries".into(), None),
         (
             Method::GET,

@@ -186,6 +186,13 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn schema_is_current(&self) -> Result<bool, StoreError> {
+        let applied = sqlx::query_scalar(crate::store::SCHEMA_VERSION_SQL)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(crate::store::covers(applied, &migrator()))
+    }
+
     async fn insert_webhook(
         &self,
         webhook: &Webhook,
@@ -241,6 +248,13 @@ impl Store for SqliteStore {
 
     async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         SqliteStore::next_due_at(self).await
+    }
+
+    async fn queue_stats(&self) -> Result<crate::store::QueueStats, StoreError> {
+        let row = sqlx::query_as(crate::store::QUEUE_STATS_SQL)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(crate::store::QueueStats::from_row(row))
     }
 
     async fn record_attempts(
