@@ -129,3 +129,74 @@ fn the_systemd_unit_verifies_and_its_command_serves() {
     );
     server.terminate();
 }
+
+/// The Dockerfile is not built by the tests (that needs a Docker daemon and base
+/// images from a registry); what can drift is checked here: the build stage copies
+/// every file `cargo build` reads — the manifest and lock file, the sources, every
+/// file the sources embed, and every bench target the manifest declares.
+#[test]
+fn the_dockerfile_copies_everything_the_build_reads() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .canonicalize()
+        .unwrap();
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let copied: Vec<std::path::PathBuf> = dockerfile
+        .lines()
+        .filter(|line| line.starts_with("COPY ") && !line.contains("--from"))
+        .flat_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().skip(1).collect();
+            words[..words.len() - 1]
+                .iter()
+                .map(|source| root.join(source))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let is_copied = |path: &std::path::Path| copied.iter().any(|c| path.starts_with(c));
+    for needed in ["Cargo.toml", "Cargo.lock", "src"] {
+        assert!(is_copied(&root.join(needed)), "{needed} is not copied");
+    }
+    let manifest: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    for bench in manifest["bench"].as_array().unwrap() {
+        let name = bench["name"].as_str().unwrap();
+        let file = root.join(format!("benches/{name}.rs"));
+        assert!(file.exists() && is_copied(&file), "bench {name}");
+    }
+    let mut embedded = 0;
+    let mut pending = vec![root.join("src")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for part in text.split("include_str!(\"").skip(1) {
+                let relative = part.split('"').next().unwrap();
+                let file = path.parent().unwrap().join(relative);
+                assert!(
+                    file.exists(),
+                    "{} embeds a missing {relative}",
+                    path.display()
+                );
+                let file = file.canonicalize().unwrap();
+                assert!(
+                    is_copied(&file),
+                    "{} is embedded but not copied",
+                    file.display()
+                );
+                embedded += 1;
+            }
+        }
+    }
+    assert!(
+        embedded >= 11,
+        "the migrations are embedded ({embedded} found)"
+    );
+}
