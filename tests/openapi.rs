@@ -58,6 +58,15 @@ async fn the_served_document_is_the_committed_one_and_lists_every_route() {
     );
     let document: Value = serde_json::from_str(&served).unwrap();
     assert_eq!(document["openapi"], "3.1.0");
+    // The codes a webhook may subscribe to are listed; hookcast's own test type is not.
+    let codes = document
+        .pointer("/components/schemas/WebhookInput/properties/event_types/items/enum")
+        .and_then(Value::as_array)
+        .expect("event_types lists the catalog");
+    for code in ["dr.host.disconnected", "alarm.prometheus"] {
+        assert!(codes.iter().any(|c| c == code), "{code}");
+    }
+    assert!(!codes.iter().any(|c| c == "hookcast.test"));
 
     // The same routes as the list the access tests go through, plus the probes.
     let mut expected: BTreeSet<(String, String)> = every_route("wh_x")

@@ -94,9 +94,9 @@ pub fn openapi_json() -> String {
         .nest("/api/v1", documented_routes())
         .merge(health_routes());
     let document = openapi::complete(routes.into_openapi());
-    let mut text = document
-        .to_pretty_json()
-        .expect("the OpenAPI document is plain data");
+    let mut document = serde_json::to_value(document).expect("the OpenAPI document is plain data");
+    openapi::list_catalog_codes(&mut document);
+    let mut text = serde_json::to_string_pretty(&document).expect("JSON values print");
     text.push('\n');
     text
 }

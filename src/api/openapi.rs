@@ -73,6 +73,31 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
     doc
 }
 
+/// The event-type codes a client may use, as the `enum` of the fields that take one:
+/// the catalog is compiled in, so the document can list it (and the API fuzz run then
+/// makes webhooks and events that are accepted, and goes on to use them).
+pub fn list_catalog_codes(document: &mut serde_json::Value) {
+    let codes: Vec<serde_json::Value> = crate::domain::catalog::Catalog::builtin()
+        .all()
+        .iter()
+        .filter(|t| t.subscribable)
+        .map(|t| serde_json::Value::from(t.code.as_str()))
+        .collect();
+    for pointer in [
+        "/components/schemas/WebhookInput/properties/event_types/items",
+        "/components/schemas/EventInput/properties/type",
+    ] {
+        if let Some(serde_json::Value::Object(schema)) = document.pointer_mut(pointer) {
+            let mut choices = codes.clone();
+            // `type` may be left out or null; the enum must then allow null too.
+            if schema["type"].as_array().is_some() {
+                choices.push(serde_json::Value::Null);
+            }
+            schema.insert("enum".into(), serde_json::Value::Array(choices));
+        }
+    }
+}
+
 /// Which operations take the id a create answer returns: the links tell clients (and
 /// the API fuzz run) how to go on from a new webhook, token or event.
 const LINKS: &[(&str, &str, &[&str])] = &[

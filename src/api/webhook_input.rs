@@ -24,11 +24,17 @@ use crate::domain::webhook_name::WebhookName;
 #[derive(Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
-    #[schema(example = "ops-feishu")]
+    #[schema(example = "ops-feishu", min_length = 1, max_length = 64)]
     name: Option<String>,
     #[schema(value_type = Option<WebhookKind>)]
     kind: Option<String>,
-    #[schema(example = "https://hooks.example.com/notify")]
+    /// An absolute http or https URL (the pattern is the common shape, for clients;
+    /// any URL the server can parse is taken).
+    #[schema(
+        example = "https://hooks.example.com/notify",
+        pattern = "^https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9/_.-]*)?$",
+        max_length = 2048
+    )]
     url: Option<String>,
     #[schema(value_type = Option<Language>)]
     language: Option<String>,
