@@ -25,9 +25,6 @@ pub struct Notification {
     pub version: String,
     #[serde(default)]
     pub alerts: Vec<Alert>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub external_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

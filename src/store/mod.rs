@@ -215,11 +215,8 @@ pub struct EventFilter {
 /// as the change: a change is never stored without its entry in the trail.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Succeeds when the database answers.
-    async fn ping(&self) -> Result<(), StoreError>;
-
     /// Whether every migration this binary knows is applied (another node may have
-    /// applied newer ones too).
+    /// applied newer ones too); an error when the database does not answer.
     async fn schema_is_current(&self) -> Result<bool, StoreError>;
 
     /// Stores a new webhook and its subscriptions in one transaction.

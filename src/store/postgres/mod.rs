@@ -137,11 +137,6 @@ async fn listen_for_work(pool: PgPool, wake: Arc<Notify>) {
 
 #[async_trait]
 impl Store for PgStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
     async fn schema_is_current(&self) -> Result<bool, StoreError> {
         let applied = sqlx::query_scalar(crate::store::SCHEMA_VERSION_SQL)
             .fetch_one(&self.pool)

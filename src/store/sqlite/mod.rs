@@ -181,11 +181,6 @@ fn json_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
     async fn schema_is_current(&self) -> Result<bool, StoreError> {
         let applied = sqlx::query_scalar(crate::store::SCHEMA_VERSION_SQL)
             .fetch_one(&self.pool)
