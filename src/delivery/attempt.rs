@@ -97,8 +97,9 @@ pub async fn make_attempt(
             };
         }
     };
-    attempt.request = request.logged.clone();
-    let sent = context.sender.send(&request, &spec.tls, deadline).await;
+    let (outgoing, logged) = request.split();
+    attempt.request = logged;
+    let sent = context.sender.send(outgoing, &spec.tls, deadline).await;
     attempt.duration_ms = sent.duration.as_millis() as u64;
     let (verdict, summary) = match sent.result {
         Ok(Answer {

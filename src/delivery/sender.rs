@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use reqwest::redirect::Policy;
-use url::Host;
+use url::{Host, Url};
 
 use super::address_guard::{AddressPolicy, Blocked, DnsFailure, GuardedResolver, system_lookup};
-use super::sign::{PreparedRequest, truncate_utf8};
+use super::sign::{Outgoing, truncate_utf8};
 use crate::domain::delivery::{ErrorKind, READ_BODY_LIMIT, STORED_BODY_LIMIT};
 use crate::domain::tls::TlsOptions;
 
@@ -97,16 +97,12 @@ impl Sender {
         Ok(client)
     }
 
-    /// Sends `request`; everything, connection included, must finish within `deadline`.
-    pub async fn send(
-        &self,
-        request: &PreparedRequest,
-        tls: &TlsOptions,
-        deadline: Duration,
-    ) -> Sent {
+    /// Sends `request` (its URL, headers and body move into the HTTP client, not
+    /// copied); everything, connection included, must finish within `deadline`.
+    pub async fn send(&self, request: Outgoing, tls: &TlsOptions, deadline: Duration) -> Sent {
         let started = Instant::now();
         let checked = self
-            .check_literal_address(request)
+            .check_literal_address(&request.url)
             .and_then(|()| self.client_for(tls));
         let result = match checked {
             Err(failure) => Err(failure),
@@ -127,8 +123,8 @@ impl Sender {
     }
 
     /// Literal IPs never reach the resolver; check them here.
-    fn check_literal_address(&self, request: &PreparedRequest) -> Result<(), Failure> {
-        let ip = match request.url.host() {
+    fn check_literal_address(&self, url: &Url) -> Result<(), Failure> {
+        let ip = match url.host() {
             Some(Host::Ipv4(v4)) => std::net::IpAddr::V4(v4),
             Some(Host::Ipv6(v6)) => std::net::IpAddr::V6(v6),
             _ => return Ok(()),
@@ -147,16 +143,12 @@ impl Sender {
     /// A redirect is never followed, but one that points at a refused address is an
     /// attempt to reach it (the classic way past a guard that follows redirects), and
     /// is reported as `blocked` rather than as an ordinary 3xx answer.
-    fn redirect_to_blocked(
-        &self,
-        request: &PreparedRequest,
-        response: &reqwest::Response,
-    ) -> Option<Failure> {
+    fn redirect_to_blocked(&self, url: &Url, response: &reqwest::Response) -> Option<Failure> {
         if !response.status().is_redirection() {
             return None;
         }
         let location = response.headers().get("location")?.to_str().ok()?;
-        let target = request.url.join(location).ok()?;
+        let target = url.join(location).ok()?;
         let ip = match target.host()? {
             Host::Ipv4(v4) => std::net::IpAddr::V4(v4),
             Host::Ipv6(v6) => std::net::IpAddr::V6(v6),
@@ -174,17 +166,18 @@ impl Sender {
     async fn exchange(
         &self,
         client: &reqwest::Client,
-        request: &PreparedRequest,
+        request: Outgoing,
     ) -> Result<Answer, Failure> {
+        let Outgoing { url, headers, body } = request;
         let response = client
-            .post(request.url.clone())
-            .headers(request.headers.clone())
-            .body(request.body.clone())
+            .post(url.clone())
+            .headers(headers)
+            .body(body)
             .send()
             .await
-            .map_err(|e| describe(&e, request))?;
+            .map_err(|e| describe(&e, &url))?;
         let status = response.status().as_u16();
-        if let Some(failure) = self.redirect_to_blocked(request, &response) {
+        if let Some(failure) = self.redirect_to_blocked(&url, &response) {
             return Err(failure);
         }
         let headers: Vec<(String, String)> = response
@@ -235,6 +228,10 @@ fn client_builder(policy: &Arc<AddressPolicy>) -> reqwest::ClientBuilder {
         // A redirect is the receiver's answer (a permanent failure), never followed:
         // following it would bypass the address check.
         .redirect(Policy::none())
+        // One attempt is one HTTP try, as logged: the client never re-sends on its own
+        // (the dispatcher's schedule retries). Also spares a copy of every request
+        // that the client's retry layer would keep for a re-send.
+        .retry(reqwest::retry::never().max_retries_per_request(0))
         .no_proxy()
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(60))
@@ -251,9 +248,9 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 }
 
 /// A transport error in words a person can act on, with its kind.
-fn describe(error: &reqwest::Error, request: &PreparedRequest) -> Failure {
-    let host = request.url.host_str().unwrap_or("?");
-    let port = request.url.port_or_known_default().unwrap_or(0);
+fn describe(error: &reqwest::Error, url: &Url) -> Failure {
+    let host = url.host_str().unwrap_or("?");
+    let port = url.port_or_known_default().unwrap_or(0);
     let mut source = error.source();
     while let Some(cause) = source {
         if let Some(blocked) = cause.downcast_ref::<Blocked>() {

@@ -25,6 +25,26 @@ pub struct PreparedRequest {
     pub logged: LoggedRequest,
 }
 
+/// The parts of a [`PreparedRequest`] that go on the wire.
+pub struct Outgoing {
+    pub url: Url,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl PreparedRequest {
+    /// What to send, and what to log of it.
+    pub fn split(self) -> (Outgoing, LoggedRequest) {
+        let PreparedRequest {
+            url,
+            headers,
+            body,
+            logged,
+        } = self;
+        (Outgoing { url, headers, body }, logged)
+    }
+}
+
 /// Standard Webhooks signature: `v1,` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")),
 /// where the key is the base64 part of the `whsec_` secret.
 pub fn standard_webhooks_signature(
