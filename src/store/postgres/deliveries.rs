@@ -1,6 +1,8 @@
 //! The delivery queue in PostgreSQL: claims with `FOR UPDATE SKIP LOCKED` so nodes
 //! never take the same delivery, records, releases, and the delivery log.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Row, Transaction};
 
@@ -49,6 +51,7 @@ impl PgStore {
         // the index on (webhook_id, next_attempt_at)), then the earliest overall: a
         // webhook out of room is never looked at, however many deliveries it has
         // waiting. Rows another node is claiming right now are skipped, not waited for.
+        let mut claim = self.begin_relaxed().await?;
         let claimed = sqlx::query(
             "WITH room AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS r(webhook_id, room)), \
              open AS (SELECT w.id AS webhook_id, COALESCE(room.room, $5) AS room \
@@ -72,8 +75,9 @@ impl PgStore {
         .bind(request.per_webhook as i64)
         .bind(lease_end)
         .bind(&request.owner)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *claim)
         .await?;
+        claim.commit().await?;
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
@@ -108,7 +112,7 @@ impl PgStore {
     ) -> Result<Vec<DisabledWebhook>, StoreError> {
         let now_ms = now.timestamp_millis();
         let mut disabled = Vec::new();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_relaxed().await?;
         // Three statements per batch, whatever its size, rather than three per record:
         // each statement is a round trip to the server.
         let rows: Vec<AttemptRow> = records
@@ -141,7 +145,11 @@ impl PgStore {
              FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[]) \
                   AS v(id, status, attempts, last_error, next_at, owner) \
              WHERE deliveries.id = v.id AND deliveries.lease_owner IS NOT DISTINCT FROM v.owner",
-            due_unless_disabled("v.next_at")
+            // Final states need no look at the webhook.
+            format!(
+                "CASE WHEN v.next_at IS NULL THEN NULL ELSE {} END",
+                due_unless_disabled("v.next_at")
+            )
         );
         let updated = sqlx::query(sqlx::AssertSqlSafe(update))
             .bind(
@@ -190,6 +198,8 @@ impl PgStore {
             .iter()
             .filter(|r| r.health == WebhookHealth::Healthy)
             .map(|r| r.webhook_id.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
             .collect();
         if !healthy.is_empty() {
             sqlx::query(

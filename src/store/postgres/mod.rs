@@ -114,6 +114,20 @@ impl PgStore {
         }
         Ok(PgStore { pool, sealer })
     }
+
+    /// A transaction for queue bookkeeping (claims, attempt results) whose commit does
+    /// not wait for the WAL to reach the disk, like the SQLite store's relaxed writes:
+    /// a crash of PostgreSQL may forget the last fraction of a second of them, which
+    /// only means those deliveries are sent again (the promise is at least once).
+    /// PostgreSQL writes its WAL in order, so every later durable commit (an accepted
+    /// event) flushes these too; a hookcast crash loses nothing.
+    async fn begin_relaxed(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        tx.execute("SET LOCAL synchronous_commit = off").await?;
+        Ok(tx)
+    }
 }
 
 /// Forwards `NOTIFY hookcast_work` to the local dispatcher; reconnects after an

@@ -1,5 +1,7 @@
 //! The delivery queue in SQLite: claim, record, release, and the delivery log.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
@@ -49,7 +51,7 @@ impl SqliteStore {
             .max()
             .unwrap_or(1)
             .max(1);
-        let turn = self.write_turn.after_others().await;
+        let turn = self.write_turn.after_others("claim").await;
         let claimed = sqlx::query(
             "WITH room(webhook_id, room) AS MATERIALIZED (SELECT key, value FROM json_each(?1)), \
              open AS (SELECT w.id AS webhook_id, COALESCE(room.room, ?4) AS room \
@@ -111,7 +113,7 @@ impl SqliteStore {
     ) -> Result<Vec<DisabledWebhook>, StoreError> {
         let now_ms = now.timestamp_millis();
         let mut disabled = Vec::new();
-        let mut tx = self.begin_write(Durability::Relaxed).await?;
+        let mut tx = self.begin_write(Durability::Relaxed("results")).await?;
         // A few multi-row statements per batch rather than several per record: every
         // statement is a round trip to SQLite's connection thread (the profile showed
         // those hand-offs above the SQL itself).
@@ -154,7 +156,8 @@ impl SqliteStore {
                 .push_bind(now_ms)
                 .push(
                     ", lease_owner = NULL, lease_until = NULL, \
-                     next_attempt_at = CASE WHEN (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id) = 1 \
+                     next_attempt_at = CASE WHEN v.next_at IS NULL THEN NULL \
+                     WHEN (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id) = 1 \
                      THEN v.next_at ELSE NULL END \
                      FROM v WHERE deliveries.id = v.id AND deliveries.lease_owner IS v.owner",
                 );
@@ -167,7 +170,7 @@ impl SqliteStore {
             }
         }
         // Healthy webhooks in one statement; failures (rarer) one by one.
-        let healthy: Vec<&str> = records
+        let healthy: BTreeSet<&str> = records
             .iter()
             .filter(|r| r.health == WebhookHealth::Healthy)
             .map(|r| r.webhook_id.as_str())
@@ -292,7 +295,7 @@ impl SqliteStore {
         batch: usize,
     ) -> Result<u64, StoreError> {
         let before = before.timestamp_millis();
-        let mut tx = self.begin_write(Durability::Relaxed).await?;
+        let mut tx = self.begin_write(Durability::Relaxed("retention")).await?;
         let deleted = sqlx::query(
             "DELETE FROM deliveries WHERE id IN \
              (SELECT id FROM deliveries WHERE status = 'succeeded' AND updated_at < ? LIMIT ?)",

@@ -7,6 +7,7 @@
 //! woken the moment it finishes.
 
 use std::ops::{Deref, DerefMut};
+use std::time::Instant;
 
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
@@ -27,22 +28,43 @@ pub(super) struct WriteTurns {
 /// A turn to write; the write it guards ends before it is handed on.
 pub(super) struct Turn<'a> {
     _turn: MutexGuard<'a, ()>,
+    /// What the turn is for and since when it is held: with
+    /// `hookcast::store::sqlite=debug`, each turn logs how long it held the writer,
+    /// which is how the writer's time splits between ingest, claims and results.
+    writer: &'static str,
+    since: Instant,
 }
 
 impl WriteTurns {
     /// A turn for a write someone is waiting on (ingest, an operator's change).
     pub(super) async fn first(&self) -> Turn<'_> {
-        Turn {
-            _turn: self.turn.lock().await,
-        }
+        Turn::new(self.turn.lock().await, "durable")
     }
 
     /// A turn for a write nobody waits on (claims, results), after the others.
-    pub(super) async fn after_others(&self) -> Turn<'_> {
+    pub(super) async fn after_others(&self, writer: &'static str) -> Turn<'_> {
         let _line = self.relaxed_line.lock().await;
+        Turn::new(self.turn.lock().await, writer)
+    }
+}
+
+impl<'a> Turn<'a> {
+    fn new(turn: MutexGuard<'a, ()>, writer: &'static str) -> Self {
         Turn {
-            _turn: self.turn.lock().await,
+            _turn: turn,
+            writer,
+            since: Instant::now(),
         }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        tracing::debug!(
+            writer = self.writer,
+            held_us = self.since.elapsed().as_micros() as u64,
+            "write turn"
+        );
     }
 }
 
