@@ -141,15 +141,13 @@ impl PgStore {
         .await?;
         let update = format!(
             "UPDATE deliveries SET status = v.status, attempts = v.attempts, last_error = v.last_error, \
-             updated_at = $7, lease_owner = NULL, lease_until = NULL, next_attempt_at = {} \
+             updated_at = $7, lease_owner = NULL, lease_until = NULL, \
+             next_attempt_at = CASE WHEN v.next_at IS NULL THEN NULL ELSE {} END \
              FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[]) \
                   AS v(id, status, attempts, last_error, next_at, owner) \
              WHERE deliveries.id = v.id AND deliveries.lease_owner IS NOT DISTINCT FROM v.owner",
-            // Final states need no look at the webhook.
-            format!(
-                "CASE WHEN v.next_at IS NULL THEN NULL ELSE {} END",
-                due_unless_disabled("v.next_at")
-            )
+            // Final states (no next time) need no look at the webhook.
+            due_unless_disabled("v.next_at")
         );
         let updated = sqlx::query(sqlx::AssertSqlSafe(update))
             .bind(
