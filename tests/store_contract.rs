@@ -75,6 +75,7 @@ contract!(
     tokens_are_kept_as_hashes_and_revoked_once,
     the_audit_trail_lists_newest_first_by_target,
     a_change_and_its_audit_entry_are_stored_together,
+    results_for_a_deleted_webhook_are_dropped_and_the_rest_recorded,
 );
 
 fn webhook(name: &str, code: &str, auth: AuthConfig) -> Webhook {
@@ -866,4 +867,47 @@ async fn a_change_and_its_audit_entry_are_stored_together(store: Arc<dyn Store>)
     );
     assert!(!ids.contains(&refused.id), "a refused change left an entry");
     assert_eq!(trail.len(), 3, "{trail:?}");
+}
+
+/// A webhook deleted while its attempts are in flight: their results have nothing
+/// left to belong to and are dropped; the other results of the same batch are recorded
+/// (a batch that failed on them would be retried forever and hold up every result).
+async fn results_for_a_deleted_webhook_are_dropped_and_the_rest_recorded(store: Arc<dyn Store>) {
+    let kept = webhook("kept", "dr.host.disconnected", AuthConfig::None);
+    let gone = webhook("gone", "dr.host.disconnected", AuthConfig::None);
+    store.insert_webhook(&kept, None).await.unwrap();
+    store.insert_webhook(&gone, None).await.unwrap();
+    store
+        .insert_events(&events(2, None), Utc::now())
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_due(&claim("a", Duration::from_secs(60), 10))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 4);
+    assert!(store.delete_webhook(&gone.id, None).await.unwrap());
+
+    let records: Vec<AttemptRecord> = claimed
+        .iter()
+        .map(|c| {
+            record(
+                c,
+                Some("a"),
+                DeliveryStatus::Succeeded,
+                WebhookHealth::Healthy,
+            )
+        })
+        .collect();
+    store.record_attempts(&records, Utc::now()).await.unwrap();
+    for c in &claimed {
+        let found = store.get_delivery(&c.delivery.id).await.unwrap();
+        if c.webhook.id == gone.id {
+            assert!(found.is_none(), "deleted with its webhook");
+        } else {
+            let (delivery, attempts) = found.expect("the kept webhook's delivery");
+            assert_eq!(delivery.status, DeliveryStatus::Succeeded);
+            assert_eq!(attempts.len(), 1);
+        }
+    }
 }

@@ -97,11 +97,9 @@ impl PgStore {
     }
 
     pub(super) async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let next: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE next_attempt_at IS NOT NULL",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let next: Option<i64> = sqlx::query_scalar(crate::store::NEXT_DUE_SQL)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(next.map(from_millis))
     }
 
@@ -114,7 +112,9 @@ impl PgStore {
         let mut disabled = Vec::new();
         let mut tx = self.begin_relaxed().await?;
         // Three statements per batch, whatever its size, rather than three per record:
-        // each statement is a round trip to the server.
+        // each statement is a round trip to the server. The attempts of deliveries
+        // deleted meanwhile (their webhook was deleted) are dropped: a batch failing on
+        // them would be retried forever and hold up every result behind it.
         let rows: Vec<AttemptRow> = records
             .iter()
             .map(|r| delivery_codec::encode_attempt(&r.attempt))
@@ -124,7 +124,10 @@ impl PgStore {
             "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, response_status, \
              response_headers, response_body, error_kind, error_message) \
              SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], \
-             $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[])",
+             $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[]) \
+             AS v(id, delivery_id, number, started_at, duration_ms, request, response_status, \
+                  response_headers, response_body, error_kind, error_message) \
+             WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.delivery_id)",
         )
         .bind(column(|r| Some(r.id.clone())))
         .bind(column(|r| Some(r.delivery_id.clone())))

@@ -74,6 +74,11 @@ pub fn migrator() -> Migrator {
             "webhook tls",
             include_str!("../../../migrations/postgres/0004_webhook_tls.sql"),
         ),
+        migration(
+            5,
+            "one due index",
+            include_str!("../../../migrations/postgres/0005_one_due_index.sql"),
+        ),
     ])
 }
 

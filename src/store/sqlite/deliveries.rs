@@ -98,11 +98,9 @@ impl SqliteStore {
     }
 
     pub(super) async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let next: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE next_attempt_at IS NOT NULL",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let next: Option<i64> = sqlx::query_scalar(crate::store::NEXT_DUE_SQL)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(next.map(from_millis))
     }
 
@@ -118,9 +116,13 @@ impl SqliteStore {
         // statement is a round trip to SQLite's connection thread (the profile showed
         // those hand-offs above the SQL itself).
         for chunk in records.chunks(200) {
+            // The attempts of deliveries deleted meanwhile (their webhook was deleted)
+            // are dropped: a batch failing on them would be retried forever and hold
+            // up every result behind it.
             let mut attempts = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, \
-                 response_status, response_headers, response_body, error_kind, error_message) ",
+                 response_status, response_headers, response_body, error_kind, error_message) \
+                 SELECT * FROM (",
             );
             attempts.push_values(chunk, |mut values, record| {
                 let row = delivery_codec::encode_attempt(&record.attempt);
@@ -137,6 +139,8 @@ impl SqliteStore {
                     .push_bind(row.error_kind)
                     .push_bind(row.error_message);
             });
+            attempts
+                .push(") AS v WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.column2)");
             attempts.build().execute(&mut *tx).await?;
 
             let mut update = QueryBuilder::<Sqlite>::new(

@@ -91,6 +91,11 @@ fn migrator() -> Migrator {
             "webhook tls",
             include_str!("../../../migrations/sqlite/0007_webhook_tls.sql"),
         ),
+        migration(
+            8,
+            "one due index",
+            include_str!("../../../migrations/sqlite/0008_one_due_index.sql"),
+        ),
     ])
 }
 
