@@ -110,7 +110,6 @@ impl PgStore {
     ) -> Result<Vec<DisabledWebhook>, StoreError> {
         let now_ms = now.timestamp_millis();
         let mut disabled = Vec::new();
-        let mut tx = self.begin_relaxed().await?;
         // Three statements per batch, whatever its size, rather than three per record:
         // each statement is a round trip to the server. The attempts of deliveries
         // deleted meanwhile (their webhook was deleted) are dropped: a batch failing on
@@ -120,6 +119,7 @@ impl PgStore {
             .map(|r| delivery_codec::encode_attempt(&r.attempt))
             .collect();
         let column = |f: fn(&AttemptRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+        let mut tx = self.begin_relaxed().await?;
         sqlx::query(
             "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, response_status, \
              response_headers, response_body, error_kind, error_message) \

@@ -111,65 +111,28 @@ impl SqliteStore {
     ) -> Result<Vec<DisabledWebhook>, StoreError> {
         let now_ms = now.timestamp_millis();
         let mut disabled = Vec::new();
-        let mut tx = self.begin_write(Durability::Relaxed("results")).await?;
         // A few multi-row statements per batch rather than several per record: every
         // statement is a round trip to SQLite's connection thread (the profile showed
-        // those hand-offs above the SQL itself).
-        for chunk in records.chunks(200) {
-            // The attempts of deliveries deleted meanwhile (their webhook was deleted)
-            // are dropped: a batch failing on them would be retried forever and hold
-            // up every result behind it.
-            let mut attempts = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, \
-                 response_status, response_headers, response_body, error_kind, error_message) \
-                 SELECT * FROM (",
-            );
-            attempts.push_values(chunk, |mut values, record| {
-                let row = delivery_codec::encode_attempt(&record.attempt);
-                values
-                    .push_bind(row.id)
-                    .push_bind(row.delivery_id)
-                    .push_bind(row.number)
-                    .push_bind(row.started_at)
-                    .push_bind(row.duration_ms)
-                    .push_bind(row.request)
-                    .push_bind(row.response_status)
-                    .push_bind(row.response_headers)
-                    .push_bind(row.response_body)
-                    .push_bind(row.error_kind)
-                    .push_bind(row.error_message);
-            });
-            attempts
-                .push(") AS v WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.column2)");
+        // those hand-offs above the SQL itself). They are built, attempts encoded, before
+        // taking the write turn, which every other writer waits for.
+        let statements: Vec<(QueryBuilder<Sqlite>, QueryBuilder<Sqlite>, u64)> = records
+            .chunks(200)
+            .map(|chunk| {
+                (
+                    insert_attempts(chunk),
+                    update_deliveries(chunk, now_ms),
+                    chunk.len() as u64,
+                )
+            })
+            .collect();
+        let mut tx = self.begin_write(Durability::Relaxed("results")).await?;
+        for (mut attempts, mut update, count) in statements {
             attempts.build().execute(&mut *tx).await?;
-
-            let mut update = QueryBuilder::<Sqlite>::new(
-                "WITH v(id, status, attempts, last_error, next_at, owner) AS (",
-            );
-            update.push_values(chunk, |mut values, record| {
-                values
-                    .push_bind(record.attempt.delivery_id.to_string())
-                    .push_bind(record.status.as_str())
-                    .push_bind(i64::from(record.attempt.number))
-                    .push_bind(record.last_error.clone())
-                    .push_bind(record.next_attempt_at.map(|t| t.timestamp_millis()))
-                    .push_bind(record.owner.clone());
-            });
-            update
-                .push(") UPDATE deliveries SET status = v.status, attempts = v.attempts, last_error = v.last_error, updated_at = ")
-                .push_bind(now_ms)
-                .push(
-                    ", lease_owner = NULL, lease_until = NULL, \
-                     next_attempt_at = CASE WHEN v.next_at IS NULL THEN NULL \
-                     WHEN (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id) = 1 \
-                     THEN v.next_at ELSE NULL END \
-                     FROM v WHERE deliveries.id = v.id AND deliveries.lease_owner IS v.owner",
-                );
             let updated = update.build().execute(&mut *tx).await?.rows_affected();
-            if updated < chunk.len() as u64 {
+            if updated < count {
                 tracing::warn!(
-                    lost = chunk.len() as u64 - updated,
-                    "claims expired before their attempts were recorded; those deliveries will be tried again"
+                    lost = count - updated,
+                    "claims expired (or their webhook was deleted) before their attempts were recorded"
                 );
             }
         }
@@ -471,4 +434,59 @@ async fn disable(
         reason,
         failing_since: failing_since.map(from_millis),
     }))
+}
+
+/// The attempts of `chunk` as one statement. Those of deliveries deleted meanwhile
+/// (their webhook was deleted) are dropped: a batch failing on them would be retried
+/// forever and hold up every result behind it.
+fn insert_attempts(chunk: &[AttemptRecord]) -> QueryBuilder<Sqlite> {
+    let mut attempts = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, \
+         response_status, response_headers, response_body, error_kind, error_message) \
+         SELECT * FROM (",
+    );
+    attempts.push_values(chunk, |mut values, record| {
+        let row = delivery_codec::encode_attempt(&record.attempt);
+        values
+            .push_bind(row.id)
+            .push_bind(row.delivery_id)
+            .push_bind(row.number)
+            .push_bind(row.started_at)
+            .push_bind(row.duration_ms)
+            .push_bind(row.request)
+            .push_bind(row.response_status)
+            .push_bind(row.response_headers)
+            .push_bind(row.response_body)
+            .push_bind(row.error_kind)
+            .push_bind(row.error_message);
+    });
+    attempts.push(") AS v WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.column2)");
+    attempts
+}
+
+/// The next state of each delivery of `chunk`, where this node still holds its claim.
+fn update_deliveries(chunk: &[AttemptRecord], now_ms: i64) -> QueryBuilder<Sqlite> {
+    let mut update = QueryBuilder::<Sqlite>::new(
+        "WITH v(id, status, attempts, last_error, next_at, owner) AS (",
+    );
+    update.push_values(chunk, |mut values, record| {
+        values
+            .push_bind(record.attempt.delivery_id.to_string())
+            .push_bind(record.status.as_str())
+            .push_bind(i64::from(record.attempt.number))
+            .push_bind(record.last_error.clone())
+            .push_bind(record.next_attempt_at.map(|t| t.timestamp_millis()))
+            .push_bind(record.owner.clone());
+    });
+    update
+        .push(") UPDATE deliveries SET status = v.status, attempts = v.attempts, last_error = v.last_error, updated_at = ")
+        .push_bind(now_ms)
+        .push(
+            ", lease_owner = NULL, lease_until = NULL, \
+             next_attempt_at = CASE WHEN v.next_at IS NULL THEN NULL \
+             WHEN (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id) = 1 \
+             THEN v.next_at ELSE NULL END \
+             FROM v WHERE deliveries.id = v.id AND deliveries.lease_owner IS v.owner",
+        );
+    update
 }
