@@ -191,7 +191,7 @@ impl PgStore {
         if updated < records.len() as u64 {
             tracing::warn!(
                 lost = records.len() as u64 - updated,
-                "claims expired before their attempts were recorded; those deliveries will be tried again"
+                "claims expired (or their webhook was deleted) before their attempts were recorded"
             );
         }
         // Healthy webhooks in one statement; failures (rarer) one by one.
