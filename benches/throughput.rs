@@ -531,18 +531,25 @@ async fn main() {
         .pool_max_idle_per_host(256)
         .build()
         .unwrap();
-    let url = receiver.url();
-    let c = client.clone();
-    let ceiling = saturate(scale(100_000), 64, move |_| {
-        let (c, url) = (c.clone(), url.clone());
-        async move {
-            c.post(url).body("{}").send().await.unwrap();
-        }
-    })
-    .await;
+    // The best of three runs: on a shared VM a single run has printed anywhere between
+    // two thirds of and the full rate, and noise only ever lowers it.
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let (c, url) = (client.clone(), receiver.url());
+        runs.push(
+            saturate(scale(40_000), 64, move |_| {
+                let (c, url) = (c.clone(), url.clone());
+                async move {
+                    c.post(url).body("{}").send().await.unwrap();
+                }
+            })
+            .await,
+        );
+    }
+    let ceiling = runs.iter().copied().fold(0.0, f64::max);
     println!(
-        "{:<11} {:<44} {ceiling:>9.0} requests/s (64 concurrent)",
-        "machine", "raw POST ceiling, pooled client"
+        "{:<11} {:<44} {ceiling:>9.0} requests/s (64 concurrent; best of {:.0}, {:.0}, {:.0})",
+        "machine", "raw POST ceiling, pooled client", runs[0], runs[1], runs[2]
     );
 
     // BENCH_STORES=sqlite or =postgres runs one of them (both by default).
