@@ -36,8 +36,14 @@ fn scale(n: usize) -> usize {
 }
 
 /// The server's log filter; BENCH_SERVER_LOG sets it and shows the log on stderr.
+/// The server's own start-up line (its address) is always let through: without it a
+/// filter such as `warn,hookcast::store=debug` left the bench waiting for an address
+/// the server never printed.
 fn server_log() -> String {
-    std::env::var("BENCH_SERVER_LOG").unwrap_or("warn,hookcast::server=info".into())
+    match std::env::var("BENCH_SERVER_LOG") {
+        Ok(filter) => format!("{filter},hookcast::server=info"),
+        Err(_) => "warn,hookcast::server=info".into(),
+    }
 }
 
 struct Node {
