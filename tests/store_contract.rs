@@ -123,6 +123,23 @@ fn events(n: usize, key: Option<&str>) -> Vec<Event> {
         .collect()
 }
 
+/// Two webhooks subscribed to `dr.host.disconnected`, then `count` such events: a
+/// delivery for each webhook per event, all due.
+async fn two_subscribers_with_events(
+    store: &Arc<dyn Store>,
+    names: [&str; 2],
+    count: usize,
+) -> (Webhook, Webhook) {
+    let [first, second] = names.map(|name| webhook(name, "dr.host.disconnected", AuthConfig::None));
+    store.insert_webhook(&first, None).await.unwrap();
+    store.insert_webhook(&second, None).await.unwrap();
+    store
+        .insert_events(&events(count, None), Utc::now())
+        .await
+        .unwrap();
+    (first, second)
+}
+
 fn claim(owner: &str, lease: Duration, per_webhook: usize) -> ClaimRequest {
     ClaimRequest {
         now: Utc::now(),
@@ -352,14 +369,7 @@ async fn an_expired_claim_is_taken_over_and_the_old_owner_cannot_record(store: A
 }
 
 async fn claims_respect_per_webhook_room(store: Arc<dyn Store>) {
-    let busy = webhook("busy", "dr.host.disconnected", AuthConfig::None);
-    let other = webhook("other", "dr.host.disconnected", AuthConfig::None);
-    store.insert_webhook(&busy, None).await.unwrap();
-    store.insert_webhook(&other, None).await.unwrap();
-    store
-        .insert_events(&events(10, None), Utc::now())
-        .await
-        .unwrap();
+    let (busy, other) = two_subscribers_with_events(&store, ["busy", "other"], 10).await;
 
     let claimed = store
         .claim_due(&claim("a", Duration::from_secs(60), 3))
@@ -873,14 +883,7 @@ async fn a_change_and_its_audit_entry_are_stored_together(store: Arc<dyn Store>)
 /// left to belong to and are dropped; the other results of the same batch are recorded
 /// (a batch that failed on them would be retried forever and hold up every result).
 async fn results_for_a_deleted_webhook_are_dropped_and_the_rest_recorded(store: Arc<dyn Store>) {
-    let kept = webhook("kept", "dr.host.disconnected", AuthConfig::None);
-    let gone = webhook("gone", "dr.host.disconnected", AuthConfig::None);
-    store.insert_webhook(&kept, None).await.unwrap();
-    store.insert_webhook(&gone, None).await.unwrap();
-    store
-        .insert_events(&events(2, None), Utc::now())
-        .await
-        .unwrap();
+    let (_kept, gone) = two_subscribers_with_events(&store, ["kept", "gone"], 2).await;
     let claimed = store
         .claim_due(&claim("a", Duration::from_secs(60), 10))
         .await
