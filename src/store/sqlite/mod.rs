@@ -103,7 +103,8 @@ fn migrator() -> Migrator {
 /// returns its deliveries from the UPDATE, in the write turn; at sqlx's default of 50
 /// the thread stopped every 50 rows until the task had caught up (a sleep and a wake-up
 /// each time, on a 2-core machine), and a claim held the writer 14 us per delivery
-/// instead of 9. Bounded by the batch sizes: a claim takes at most a few hundred.
+/// instead of 9. 1,024 is the most one claim takes with the default limits (256 in
+/// flight, four rounds each); it is also all that waits in memory for any query.
 const ROW_BUFFER: usize = 1024;
 
 pub struct SqliteStore {
