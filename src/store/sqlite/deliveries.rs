@@ -78,7 +78,7 @@ impl SqliteStore {
         .bind(lease_end)
         .bind(&request.owner)
         .bind(deepest as i64 - 1)
-        .fetch_all(&self.relaxed)
+        .fetch_all(&self.writer)
         .await?;
         drop(turn);
         if claimed.is_empty() {

@@ -6,6 +6,7 @@
 mod checkpoint;
 mod deliveries;
 mod events;
+mod wal_flush;
 mod webhooks;
 mod write_turn;
 
@@ -42,6 +43,7 @@ use crate::domain::event::Event;
 use crate::domain::ids::{DeliveryId, EventId, TokenId, WebhookId};
 use crate::domain::token::ApiToken;
 use crate::domain::webhook::Webhook;
+use wal_flush::WalFlush;
 use write_turn::{WriteTurns, WriteTx};
 
 /// The schema, embedded in the binary and applied on start.
@@ -108,10 +110,15 @@ fn migrator() -> Migrator {
 const ROW_BUFFER: usize = 1024;
 
 pub struct SqliteStore {
+    /// Reads, and the few writes made outside a write transaction (fsync'd in the
+    /// commit when fsync is on).
     pool: SqlitePool,
-    /// Connections that commit without waiting for the disk, for queue bookkeeping
-    /// (see [`Durability::Relaxed`]); the same pool as `pool` when fsync is off.
-    relaxed: SqlitePool,
+    /// The one connection write transactions use, one at a time in their turn. It
+    /// commits without waiting for the disk; durable commits wait for `flush` after
+    /// their turn instead (see [`Durability`]).
+    writer: SqlitePool,
+    /// Present when fsync is on.
+    flush: Option<WalFlush>,
     sealer: Arc<Sealer>,
     /// Taken by every write (see [`write_turn`]).
     write_turn: WriteTurns,
@@ -151,17 +158,19 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         migrator().run(&pool).await?;
-        let relaxed = if fsync {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(options.synchronous(SqliteSynchronous::Normal))
-                .await?
-        } else {
-            pool.clone()
+        // An in-memory database has no file to flush (nor anything to survive with).
+        let flush = match std::fs::canonicalize(options.get_filename()) {
+            Ok(file) if fsync => Some(WalFlush::new(&file)),
+            _ => None,
         };
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.synchronous(SqliteSynchronous::Normal))
+            .await?;
         let store = SqliteStore {
             pool,
-            relaxed,
+            writer,
+            flush,
             sealer,
             write_turn: WriteTurns::default(),
         };
@@ -173,14 +182,12 @@ impl SqliteStore {
     /// A write transaction, in this process's turn; it takes SQLite's write lock at
     /// once, so two writers never deadlock upgrading read locks.
     async fn begin_write(&self, durability: Durability) -> Result<WriteTx<'_>, StoreError> {
-        let (turn, pool) = match durability {
-            Durability::Durable => (self.write_turn.first().await, &self.pool),
-            Durability::Relaxed(writer) => {
-                (self.write_turn.after_others(writer).await, &self.relaxed)
-            }
+        let (turn, flush) = match durability {
+            Durability::Durable => (self.write_turn.first().await, self.flush.as_ref()),
+            Durability::Relaxed(writer) => (self.write_turn.after_others(writer).await, None),
         };
-        let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(WriteTx::new(tx, turn))
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx::new(tx, turn, flush))
     }
 }
 
@@ -188,6 +195,7 @@ impl SqliteStore {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Durability {
     /// On disk before the commit returns: accepted events, webhooks, operator actions.
+    /// The disk is waited for after the turn is handed on ([`WalFlush`]).
     Durable,
     /// Survives the process crashing but maybe not the machine losing power: claims
     /// and attempt results. Losing one only means the delivery is sent again (the
@@ -388,5 +396,74 @@ impl Store for SqliteStore {
 
     async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         access::list_audit(&self.pool, filter).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn open(dir: &std::path::Path, fsync: bool) -> SqliteStore {
+        let sealer = Sealer::load_or_create(None, &dir.join("secret.key")).unwrap();
+        let url = format!("sqlite://{}", dir.join("hookcast.db").display());
+        SqliteStore::open(&url, Arc::new(sealer), fsync)
+            .await
+            .unwrap()
+    }
+
+    fn entry(n: usize) -> AuditEntry {
+        AuditEntry::new(
+            "ops",
+            "webhook.update",
+            "webhook",
+            "wh",
+            None,
+            Some(n.into()),
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn durable_commits_wait_for_a_flush_of_the_log_shared_by_concurrent_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(open(dir.path(), true).await);
+        let flush = || store.flush.as_ref().expect("fsync on, a file").syncs();
+        store.insert_audit(&entry(0)).await.unwrap();
+        assert_eq!(flush(), 1, "a durable commit is flushed before it returns");
+
+        let writers: Vec<_> = (1..=32)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move { store.insert_audit(&entry(n)).await })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap().unwrap();
+        }
+        let grouped = flush() - 1;
+        assert!(
+            (1..=32).contains(&grouped),
+            "one flush per commit at most: {grouped}"
+        );
+        let listed = store
+            .list_audit(&AuditFilter {
+                limit: 100,
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 33);
+
+        // Bookkeeping (here, a retention sweep) commits without waiting for the disk.
+        let before = flush();
+        store.delete_expired(Utc::now(), 100).await.unwrap();
+        assert_eq!(flush(), before);
+    }
+
+    #[tokio::test]
+    async fn without_fsync_nothing_is_flushed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path(), false).await;
+        assert!(store.flush.is_none());
+        store.insert_audit(&entry(0)).await.unwrap();
     }
 }

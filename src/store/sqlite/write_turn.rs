@@ -12,6 +12,8 @@ use std::time::Instant;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
 
+use super::wal_flush::WalFlush;
+
 /// The write turn, with accepted events ahead of bookkeeping.
 ///
 /// Claims and attempt results (the relaxed writers) first queue among themselves, so
@@ -72,16 +74,30 @@ impl Drop for Turn<'_> {
 pub(super) struct WriteTx<'a> {
     // Declared first so it drops (rolls back) before the turn is handed on.
     tx: Transaction<'static, Sqlite>,
-    _turn: Turn<'a>,
+    turn: Turn<'a>,
+    /// Set for a commit that must be on disk before it returns (see [`WalFlush`]).
+    flush: Option<&'a WalFlush>,
 }
 
 impl<'a> WriteTx<'a> {
-    pub(super) fn new(tx: Transaction<'static, Sqlite>, turn: Turn<'a>) -> Self {
-        WriteTx { tx, _turn: turn }
+    pub(super) fn new(
+        tx: Transaction<'static, Sqlite>,
+        turn: Turn<'a>,
+        flush: Option<&'a WalFlush>,
+    ) -> Self {
+        WriteTx { tx, turn, flush }
     }
 
+    /// Commits, hands the turn on, then (if asked) waits for the commit to be on disk.
     pub(super) async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        let WriteTx { tx, turn, flush } = self;
+        tx.commit().await?;
+        let Some(flush) = flush else {
+            return Ok(());
+        };
+        let commit = flush.committed();
+        drop(turn);
+        flush.flush(commit).await.map_err(sqlx::Error::Io)
     }
 }
 
