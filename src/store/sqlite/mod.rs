@@ -158,14 +158,20 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         migrator().run(&pool).await?;
-        // An in-memory database has no file to flush (nor anything to survive with).
+        // A database without a file to find (in memory) keeps SQLite's own fsync in
+        // the commit rather than losing it.
         let flush = match std::fs::canonicalize(options.get_filename()) {
             Ok(file) if fsync => Some(WalFlush::new(&file)),
             _ => None,
         };
+        let in_commit = if fsync && flush.is_none() {
+            SqliteSynchronous::Full
+        } else {
+            SqliteSynchronous::Normal
+        };
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.synchronous(SqliteSynchronous::Normal))
+            .connect_with(options.synchronous(in_commit))
             .await?;
         let store = SqliteStore {
             pool,
