@@ -1,0 +1,257 @@
+//! The embedded store alone: CPU time per delivery for each step of its life in
+//! SQLite (ingest with its fan-out, claim, recording the result), with no HTTP around
+//! it. The end-to-end line of `throughput` moves by ±20 % with a shared machine's
+//! load; the CPU this process spends on the same store work moves far less, so small
+//! changes to the store can be compared here first.
+//!
+//! Run: `cargo bench --bench store` (HOOKCAST_BENCH_SCALE=0.1 for a quick look).
+//! Only SQLite: PostgreSQL's work happens in its own server process, not in this one.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use hookcast::domain::auth::AuthConfig;
+use hookcast::domain::catalog::Catalog;
+use hookcast::domain::choices::{Format, Language, WebhookKind};
+use hookcast::domain::delivery::{Attempt, DeliveryStatus, LoggedRequest};
+use hookcast::domain::event::{Event, EventInput};
+use hookcast::domain::ids::AttemptId;
+use hookcast::domain::target_url::TargetUrl;
+use hookcast::domain::validation::FieldErrors;
+use hookcast::domain::webhook::{EventTypeSet, Webhook, WebhookSpec};
+use hookcast::domain::webhook_name::WebhookName;
+use hookcast::store::{
+    AttemptRecord, ClaimRequest, ClaimedDelivery, Sealer, SqliteStore, Store, WebhookHealth,
+};
+use serde_json::json;
+
+/// Webhooks subscribed to the one event type: deliveries per event.
+const WEBHOOKS: usize = 4;
+/// Events per ingest transaction (the ingest committer's group size under load).
+const INGEST_BATCH: usize = 100;
+/// Deliveries per claim and per results batch, as the dispatcher sees them under load.
+const CLAIM_LIMIT: usize = 256;
+const RESULTS_BATCH: usize = 128;
+
+/// CPU time (user + system) of this whole process, worker threads included.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the command name (in parentheses), utime is the 12th field and stime the
+    // 13th, in clock ticks (100 per second on Linux).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+fn webhook(i: usize) -> Webhook {
+    let mut errors = FieldErrors::default();
+    let spec = WebhookSpec {
+        name: WebhookName::parse(&format!("bench-{i}")).unwrap(),
+        kind: WebhookKind::Events,
+        url: TargetUrl::parse(&format!("http://127.0.0.1:9/hook/{i}")).unwrap(),
+        language: Language::EnUs,
+        auth: AuthConfig::None,
+        format: Format::Json,
+        enabled: true,
+        event_types: EventTypeSet::parse(
+            &["dr.host.disconnected".to_string()],
+            WebhookKind::Events,
+            Catalog::builtin(),
+            &mut errors,
+        )
+        .unwrap(),
+        headers: Default::default(),
+        timeout: None,
+        template: None,
+        time_zone: None,
+        mentions: Default::default(),
+        tls: Default::default(),
+    };
+    Webhook::new(spec, Utc::now())
+}
+
+fn events(n: usize, round: usize) -> Vec<Event> {
+    (0..n)
+        .map(|i| {
+            let body = json!({
+                "type": "dr.host.disconnected",
+                "source": format!("host-{round}-{i}"),
+                "result": "failure",
+                "severity": "major",
+                "attributes": {"ip": "10.0.0.7", "site": "rack 12"},
+            });
+            let input: EventInput = serde_json::from_value(body).unwrap();
+            input
+                .into_event(Catalog::builtin(), Utc::now(), "")
+                .unwrap()
+        })
+        .collect()
+}
+
+/// A successful attempt the size of a real one: a JSON body of ~450 bytes, the
+/// standard headers, a short answer.
+fn success(claimed: &ClaimedDelivery) -> AttemptRecord {
+    let body = format!(
+        "{{\"type\":\"dr.host.disconnected\",\"timestamp\":\"2026-11-28T10:00:00Z\",\"data\":{{\"id\":\"{}\",\"source\":\"host-1\",\"severity\":\"major\",\"result\":\"failure\",\"attributes\":{{\"ip\":\"10.0.0.7\",\"site\":\"rack 12\"}},\"title\":\"Host disconnected\",\"text\":\"Host host-1 disconnected from the platform at 2026-11-28 10:00:00 (UTC); result: failure.\"}}}}",
+        claimed.event.id
+    );
+    let id = claimed.delivery.id.to_string();
+    AttemptRecord {
+        attempt: Attempt {
+            id: AttemptId::generate(),
+            delivery_id: claimed.delivery.id.clone(),
+            number: claimed.delivery.attempts + 1,
+            started_at: Utc::now(),
+            duration_ms: 1,
+            request: LoggedRequest {
+                method: "POST".into(),
+                url: claimed.webhook.spec.url.url().to_string(),
+                headers: vec![
+                    ("content-type".into(), "application/json".into()),
+                    ("user-agent".into(), "hookcast/0.1".into()),
+                    ("webhook-id".into(), id),
+                    ("webhook-timestamp".into(), "1795860000".into()),
+                ],
+                body,
+            },
+            response_status: Some(200),
+            response_headers: vec![
+                ("content-length".into(), "2".into()),
+                ("date".into(), "Sat, 28 Nov 2026 10:00:00 GMT".into()),
+            ],
+            response_body: Some("ok".into()),
+            error_kind: None,
+            error_message: None,
+        },
+        webhook_id: claimed.webhook.id.clone(),
+        owner: Some("bench".into()),
+        status: DeliveryStatus::Succeeded,
+        next_attempt_at: None,
+        last_error: None,
+        health: WebhookHealth::Healthy,
+    }
+}
+
+/// Runs `step` and returns (CPU µs per delivery, deliveries per second of wall time).
+async fn measure<F: std::future::Future<Output = usize>>(step: F) -> (f64, f64) {
+    let cpu = cpu_time();
+    let wall = Instant::now();
+    let deliveries = step.await;
+    let cpu = (cpu_time() - cpu).as_secs_f64();
+    let wall = wall.elapsed().as_secs_f64();
+    (
+        cpu * 1e6 / deliveries as f64,
+        deliveries as f64 / wall.max(1e-9),
+    )
+}
+
+/// One round on a new database: ingest, claim everything, record every result.
+async fn round(events_total: usize) -> [(f64, f64); 3] {
+    let dir = tempfile::tempdir().unwrap();
+    let sealer = Sealer::load_or_create(None, &dir.path().join("secret.key")).unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hookcast.db").display());
+    // Durable, as served: the 202 waits for the disk.
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&url, Arc::new(sealer), true)
+            .await
+            .unwrap(),
+    );
+    for i in 0..WEBHOOKS {
+        store.insert_webhook(&webhook(i), None).await.unwrap();
+    }
+    let batches: Vec<Vec<Event>> = (0..events_total / INGEST_BATCH)
+        .map(|round| events(INGEST_BATCH, round))
+        .collect();
+
+    let ingest = measure(async {
+        for batch in &batches {
+            store.insert_events(batch, Utc::now()).await.unwrap();
+        }
+        batches.len() * INGEST_BATCH * WEBHOOKS
+    })
+    .await;
+
+    let mut claimed: Vec<ClaimedDelivery> = Vec::new();
+    let claim = measure(async {
+        loop {
+            let request = ClaimRequest {
+                now: Utc::now(),
+                limit: CLAIM_LIMIT,
+                owner: "bench".into(),
+                lease: Duration::from_secs(600),
+                per_webhook: CLAIM_LIMIT,
+                webhook_room: Vec::new(),
+            };
+            let batch = store.claim_due(&request).await.unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            claimed.extend(batch);
+        }
+        claimed.len()
+    })
+    .await;
+    assert_eq!(
+        claimed.len(),
+        events_total / INGEST_BATCH * INGEST_BATCH * WEBHOOKS
+    );
+
+    let records: Vec<Vec<AttemptRecord>> = claimed
+        .chunks(RESULTS_BATCH)
+        .map(|chunk| chunk.iter().map(success).collect())
+        .collect();
+    let results = measure(async {
+        for chunk in &records {
+            store.record_attempts(chunk, Utc::now()).await.unwrap();
+        }
+        claimed.len()
+    })
+    .await;
+    [ingest, claim, results]
+}
+
+#[tokio::main]
+async fn main() {
+    let scale: f64 = std::env::var("HOOKCAST_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let events_total =
+        ((20_000.0 * scale) as usize).max(INGEST_BATCH) / INGEST_BATCH * INGEST_BATCH;
+    let rounds = 5;
+    let mut all: Vec<[(f64, f64); 3]> = Vec::new();
+    for _ in 0..rounds {
+        all.push(round(events_total).await);
+    }
+    println!(
+        "SQLite store alone: {events_total} events x {WEBHOOKS} webhooks per round, {rounds} rounds; \
+         CPU of this process per delivery (median, min) and wall rate (median)"
+    );
+    for (i, step) in [
+        "ingest, batches of 100 events",
+        "claim, up to 256 per claim",
+        "record results, 128 per batch",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut cpu: Vec<f64> = all.iter().map(|r| r[i].0).collect();
+        let mut rate: Vec<f64> = all.iter().map(|r| r[i].1).collect();
+        cpu.sort_by(f64::total_cmp);
+        rate.sort_by(f64::total_cmp);
+        println!(
+            "{step:<32} {:>6.1} µs CPU (min {:>5.1})  {:>8.0} deliveries/s",
+            cpu[cpu.len() / 2],
+            cpu[0],
+            rate[rate.len() / 2]
+        );
+    }
+}
