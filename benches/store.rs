@@ -26,13 +26,39 @@ use hookcast::store::{
 };
 use serde_json::json;
 
-/// Webhooks subscribed to the one event type: deliveries per event.
-const WEBHOOKS: usize = 4;
+/// The server's allocator (src/main.rs), so the Rust side costs here what it costs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Webhooks subscribed to the one event type: deliveries per event (one, as in the
+/// end-to-end and backlog lines of `throughput`).
+const WEBHOOKS: usize = 1;
 /// Events per ingest transaction (the ingest committer's group size under load).
 const INGEST_BATCH: usize = 100;
-/// Deliveries per claim and per results batch, as the dispatcher sees them under load.
+/// A claim's limits as `throughput` sets them (256 in flight, 128 per webhook).
 const CLAIM_LIMIT: usize = 256;
-const RESULTS_BATCH: usize = 128;
+const PER_WEBHOOK: usize = 128;
+/// Results batches take whatever finished since the last one: under load in
+/// `throughput` from one to a couple of hundred, about a hundred on average. Each size
+/// is a different SQL text, so varying it here counts the statement preparation the
+/// server pays too.
+const RESULTS_BATCH_MAX: usize = 192;
+
+/// Results batch sizes in 1..=RESULTS_BATCH_MAX, the same sequence every round.
+fn results_batches(total: usize) -> Vec<usize> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut sizes = Vec::new();
+    let mut left = total;
+    while left > 0 {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let size = ((state >> 33) as usize % RESULTS_BATCH_MAX + 1).min(left);
+        sizes.push(size);
+        left -= size;
+    }
+    sizes
+}
 
 /// CPU time (user + system) of this whole process, worker threads included.
 fn cpu_time() -> Duration {
@@ -187,7 +213,7 @@ async fn round(events_total: usize) -> [(f64, f64); 3] {
                 limit: CLAIM_LIMIT,
                 owner: "bench".into(),
                 lease: Duration::from_secs(600),
-                per_webhook: CLAIM_LIMIT,
+                per_webhook: PER_WEBHOOK,
                 webhook_room: Vec::new(),
             };
             let batch = store.claim_due(&request).await.unwrap();
@@ -204,9 +230,14 @@ async fn round(events_total: usize) -> [(f64, f64); 3] {
         events_total / INGEST_BATCH * INGEST_BATCH * WEBHOOKS
     );
 
-    let records: Vec<Vec<AttemptRecord>> = claimed
-        .chunks(RESULTS_BATCH)
-        .map(|chunk| chunk.iter().map(success).collect())
+    let mut rest = claimed.as_slice();
+    let records: Vec<Vec<AttemptRecord>> = results_batches(claimed.len())
+        .into_iter()
+        .map(|size| {
+            let (chunk, after) = rest.split_at(size);
+            rest = after;
+            chunk.iter().map(success).collect()
+        })
         .collect();
     let results = measure(async {
         for chunk in &records {
@@ -225,7 +256,7 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
     let events_total =
-        ((20_000.0 * scale) as usize).max(INGEST_BATCH) / INGEST_BATCH * INGEST_BATCH;
+        ((50_000.0 * scale) as usize).max(INGEST_BATCH) / INGEST_BATCH * INGEST_BATCH;
     let rounds = 5;
     let mut all: Vec<[(f64, f64); 3]> = Vec::new();
     for _ in 0..rounds {
@@ -235,10 +266,18 @@ async fn main() {
         "SQLite store alone: {events_total} events x {WEBHOOKS} webhooks per round, {rounds} rounds; \
          CPU of this process per delivery (median, min) and wall rate (median)"
     );
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let peak = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap_or("VmHWM: ?")
+        .trim_start_matches("VmHWM:")
+        .trim();
+    println!("peak RSS of this process: {peak}");
     for (i, step) in [
         "ingest, batches of 100 events",
-        "claim, up to 256 per claim",
-        "record results, 128 per batch",
+        "claim, up to 128 per claim",
+        "record results, 1-192 per batch",
     ]
     .iter()
     .enumerate()

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
+use super::batch_rows;
 use super::events::insert_event_row;
 use super::{Durability, SqliteStore};
 use crate::domain::choices::DisabledReason;
@@ -116,7 +117,7 @@ impl SqliteStore {
         // those hand-offs above the SQL itself). They are built, attempts encoded, before
         // taking the write turn, which every other writer waits for.
         let statements: Vec<(QueryBuilder<Sqlite>, QueryBuilder<Sqlite>, u64)> = records
-            .chunks(200)
+            .chunks(super::batch_rows::MAX_ROWS)
             .map(|chunk| {
                 (
                     insert_attempts(chunk),
@@ -439,13 +440,21 @@ async fn disable(
 /// The attempts of `chunk` as one statement. Those of deliveries deleted meanwhile
 /// (their webhook was deleted) are dropped: a batch failing on them would be retried
 /// forever and hold up every result behind it.
+/// Padded to [`batch_rows::padded`] rows; a padding row has no delivery and is left out
+/// by the same `EXISTS` that leaves out the attempts of deleted deliveries.
 fn insert_attempts(chunk: &[AttemptRecord]) -> QueryBuilder<Sqlite> {
     let mut attempts = QueryBuilder::<Sqlite>::new(
         "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, \
          response_status, response_headers, response_body, error_kind, error_message) \
          SELECT * FROM (",
     );
-    attempts.push_values(chunk, |mut values, record| {
+    attempts.push_values(batch_rows::with_padding(chunk), |mut values, record| {
+        let Some(record) = record else {
+            for _ in 0..11 {
+                values.push_bind(None::<i64>);
+            }
+            return;
+        };
         let row = delivery_codec::encode_attempt(&record.attempt);
         values
             .push_bind(row.id)
@@ -465,11 +474,18 @@ fn insert_attempts(chunk: &[AttemptRecord]) -> QueryBuilder<Sqlite> {
 }
 
 /// The next state of each delivery of `chunk`, where this node still holds its claim.
+/// Padded to [`batch_rows::padded`] rows; a padding row's NULL id matches no delivery.
 fn update_deliveries(chunk: &[AttemptRecord], now_ms: i64) -> QueryBuilder<Sqlite> {
     let mut update = QueryBuilder::<Sqlite>::new(
         "WITH v(id, status, attempts, last_error, next_at, owner) AS (",
     );
-    update.push_values(chunk, |mut values, record| {
+    update.push_values(batch_rows::with_padding(chunk), |mut values, record| {
+        let Some(record) = record else {
+            for _ in 0..6 {
+                values.push_bind(None::<i64>);
+            }
+            return;
+        };
         values
             .push_bind(record.attempt.delivery_id.to_string())
             .push_bind(record.status.as_str())
@@ -489,4 +505,57 @@ fn update_deliveries(chunk: &[AttemptRecord], now_ms: i64) -> QueryBuilder<Sqlit
              FROM v WHERE deliveries.id = v.id AND deliveries.lease_owner IS v.owner",
         );
     update
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::domain::delivery::{DeliveryStatus, LoggedRequest};
+    use crate::domain::ids::AttemptId;
+
+    fn record() -> AttemptRecord {
+        AttemptRecord {
+            attempt: Attempt {
+                id: AttemptId::generate(),
+                delivery_id: DeliveryId::generate(),
+                number: 1,
+                started_at: Utc::now(),
+                duration_ms: 1,
+                request: LoggedRequest {
+                    method: "POST".into(),
+                    url: "http://127.0.0.1/hook".into(),
+                    headers: Vec::new(),
+                    body: "{}".into(),
+                },
+                response_status: Some(200),
+                response_headers: Vec::new(),
+                response_body: None,
+                error_kind: None,
+                error_message: None,
+            },
+            webhook_id: WebhookId::generate(),
+            owner: Some("node".into()),
+            status: DeliveryStatus::Succeeded,
+            next_attempt_at: None,
+            last_error: None,
+            health: WebhookHealth::Healthy,
+        }
+    }
+
+    /// Every batch size reuses one of a few prepared statements.
+    #[test]
+    fn results_statements_have_one_text_per_bucket_of_sizes() {
+        let records = vec![record(); batch_rows::MAX_ROWS];
+        let mut inserts = BTreeSet::new();
+        let mut updates = BTreeSet::new();
+        for size in 1..=batch_rows::MAX_ROWS {
+            let chunk = &records[..size];
+            inserts.insert(insert_attempts(chunk).sql().as_str().to_string());
+            updates.insert(update_deliveries(chunk, 0).sql().as_str().to_string());
+        }
+        assert_eq!(inserts.len(), 12);
+        assert_eq!(updates.len(), 12);
+    }
 }

@@ -3,6 +3,7 @@
 //! SQLite serves one node: at start-up every claim left by a previous process is
 //! released at once, because no other process can be holding it.
 
+mod batch_rows;
 mod checkpoint;
 mod deliveries;
 mod events;
