@@ -91,8 +91,8 @@ impl SqliteStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
 
         let mut conn = self.pool.acquire().await?;
-        let event_ids: Vec<&str> = deliveries.iter().map(|d| d.event_id.as_str()).collect();
-        let webhook_ids: Vec<&str> = deliveries.iter().map(|d| d.webhook_id.as_str()).collect();
+        let event_ids = distinct(deliveries.iter().map(|d| d.event_id.as_str()));
+        let webhook_ids = distinct(deliveries.iter().map(|d| d.webhook_id.as_str()));
         let events = Self::events_by_ids(&mut conn, &event_ids).await?;
         let webhooks = self.webhooks_by_ids(&mut conn, &webhook_ids).await?;
         delivery_codec::assemble_claimed(deliveries, events, webhooks)
@@ -440,6 +440,12 @@ async fn disable(
 /// The attempts of `chunk` as one statement. Those of deliveries deleted meanwhile
 /// (their webhook was deleted) are dropped: a batch failing on them would be retried
 /// forever and hold up every result behind it.
+/// Each id once, for a lookup of the events or webhooks of many deliveries (a claim is
+/// mostly many deliveries of a few webhooks).
+fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    ids.collect::<BTreeSet<&str>>().into_iter().collect()
+}
+
 /// Padded to [`batch_rows::padded`] rows; a padding row has no delivery and is left out
 /// by the same `EXISTS` that leaves out the attempts of deleted deliveries.
 fn insert_attempts(chunk: &[AttemptRecord]) -> QueryBuilder<Sqlite> {
