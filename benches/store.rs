@@ -246,6 +246,12 @@ async fn round(events_total: usize) -> [(f64, f64); 3] {
         claimed.len()
     })
     .await;
+    // Every result was recorded (a claim lost on the way would leave work queued).
+    let left = store.queue_stats().await.unwrap().depth;
+    assert_eq!(
+        left, 0,
+        "deliveries left unfinished after recording every result"
+    );
     [ingest, claim, results]
 }
 

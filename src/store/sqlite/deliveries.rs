@@ -117,7 +117,7 @@ impl SqliteStore {
         // those hand-offs above the SQL itself). They are built, attempts encoded, before
         // taking the write turn, which every other writer waits for.
         let statements: Vec<(QueryBuilder<Sqlite>, QueryBuilder<Sqlite>, u64)> = records
-            .chunks(super::batch_rows::MAX_ROWS)
+            .chunks(batch_rows::MAX_ROWS)
             .map(|chunk| {
                 (
                     insert_attempts(chunk),
@@ -437,15 +437,16 @@ async fn disable(
     }))
 }
 
-/// The attempts of `chunk` as one statement. Those of deliveries deleted meanwhile
-/// (their webhook was deleted) are dropped: a batch failing on them would be retried
-/// forever and hold up every result behind it.
 /// Each id once, for a lookup of the events or webhooks of many deliveries (a claim is
 /// mostly many deliveries of a few webhooks).
 fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     ids.collect::<BTreeSet<&str>>().into_iter().collect()
 }
 
+/// The attempts of `chunk` as one statement. Those of deliveries deleted meanwhile
+/// (their webhook was deleted) are dropped: a batch failing on them would be retried
+/// forever and hold up every result behind it.
+///
 /// Padded to [`batch_rows::padded`] rows; a padding row has no delivery and is left out
 /// by the same `EXISTS` that leaves out the attempts of deleted deliveries.
 fn insert_attempts(chunk: &[AttemptRecord]) -> QueryBuilder<Sqlite> {
