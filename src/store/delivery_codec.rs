@@ -1,6 +1,6 @@
 //! Delivery and attempt ↔ row, shared by every backend.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::event_codec::from_millis;
@@ -103,6 +103,12 @@ pub fn decode_attempt(row: AttemptRow) -> Result<Attempt, StoreError> {
             .map_err(|e| corrupt("error_kind", e))?,
         error_message: row.error_message.clone(),
     })
+}
+
+/// Each id once, for a lookup of the events or webhooks of many deliveries (a claim is
+/// mostly many deliveries of a few webhooks).
+pub fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    ids.collect::<BTreeSet<&str>>().into_iter().collect()
 }
 
 /// Puts claimed deliveries together with their events and webhooks (each shared, as

@@ -86,11 +86,16 @@ impl PgStore {
             .map(|row| delivery_codec::decode_delivery(read_delivery(row)?))
             .collect::<Result<Vec<_>, StoreError>>()?;
         let mut conn = self.pool.acquire().await?;
-        let event_ids: Vec<String> = deliveries.iter().map(|d| d.event_id.to_string()).collect();
-        let webhook_ids: Vec<String> = deliveries
-            .iter()
-            .map(|d| d.webhook_id.to_string())
-            .collect();
+        let event_ids: Vec<String> =
+            delivery_codec::distinct(deliveries.iter().map(|d| d.event_id.as_str()))
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+        let webhook_ids: Vec<String> =
+            delivery_codec::distinct(deliveries.iter().map(|d| d.webhook_id.as_str()))
+                .into_iter()
+                .map(str::to_string)
+                .collect();
         let events = Self::events_by_ids(&mut conn, &event_ids).await?;
         let webhooks = self.webhooks_by_ids(&mut conn, &webhook_ids).await?;
         delivery_codec::assemble_claimed(deliveries, events, webhooks)

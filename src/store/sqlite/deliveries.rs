@@ -91,8 +91,9 @@ impl SqliteStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
 
         let mut conn = self.pool.acquire().await?;
-        let event_ids = distinct(deliveries.iter().map(|d| d.event_id.as_str()));
-        let webhook_ids = distinct(deliveries.iter().map(|d| d.webhook_id.as_str()));
+        let event_ids = delivery_codec::distinct(deliveries.iter().map(|d| d.event_id.as_str()));
+        let webhook_ids =
+            delivery_codec::distinct(deliveries.iter().map(|d| d.webhook_id.as_str()));
         let events = Self::events_by_ids(&mut conn, &event_ids).await?;
         let webhooks = self.webhooks_by_ids(&mut conn, &webhook_ids).await?;
         delivery_codec::assemble_claimed(deliveries, events, webhooks)
@@ -435,12 +436,6 @@ async fn disable(
         reason,
         failing_since: failing_since.map(from_millis),
     }))
-}
-
-/// Each id once, for a lookup of the events or webhooks of many deliveries (a claim is
-/// mostly many deliveries of a few webhooks).
-fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    ids.collect::<BTreeSet<&str>>().into_iter().collect()
 }
 
 /// The attempts of `chunk` as one statement. Those of deliveries deleted meanwhile
