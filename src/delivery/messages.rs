@@ -149,6 +149,31 @@ fn detail(event: &Event, language: Language) -> String {
     }
 }
 
+/// `template` with each `{placeholder}` written by `value`, in one pass: a value is
+/// never read for placeholders again (an event's source may contain `{time}`), and
+/// one that the template does not use is never worked out.
+fn fill(template: &str, mut value: impl FnMut(&str, &mut String)) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        let placeholder = &rest[open + 1..open + close];
+        if placeholder.contains('{') {
+            // A lone brace before a placeholder: keep it, look again after it.
+            out.push('{');
+            rest = &rest[open + 1..];
+            continue;
+        }
+        value(placeholder, &mut out);
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 pub fn compose(
     event: &Event,
     catalog: &Catalog,
@@ -175,16 +200,24 @@ pub fn compose(
         .get("webhook_name")
         .and_then(|v| v.as_str())
         .unwrap_or("");
-    let text = template
-        .replace("{source}", &event.source)
-        .replace(
-            "{time}",
-            &format!("{} ({})", zone.format(event.occurred_at), zone.label()),
-        )
-        .replace("{name}", name)
-        .replace("{severity}", severity_name(event.severity, language))
-        .replace("{webhook}", webhook)
-        .replace("{detail}", &detail(event, language));
+    let text = fill(template, |placeholder, out| match placeholder {
+        "source" => out.push_str(&event.source),
+        "time" => {
+            out.push_str(&zone.format(event.occurred_at));
+            out.push_str(" (");
+            out.push_str(&zone.label());
+            out.push(')');
+        }
+        "name" => out.push_str(name),
+        "severity" => out.push_str(severity_name(event.severity, language)),
+        "webhook" => out.push_str(webhook),
+        "detail" => out.push_str(&detail(event, language)),
+        other => {
+            out.push('{');
+            out.push_str(other);
+            out.push('}');
+        }
+    });
     let title = match (event.outcome, language) {
         (Outcome::Resolved, Language::ZhCn) => format!("{name}（已恢复）"),
         (Outcome::Resolved, Language::EnUs) => format!("{name} (resolved)"),
@@ -218,6 +251,32 @@ mod tests {
             attributes: attributes.as_object().cloned().unwrap_or_else(Map::new),
             idempotency_key: None,
         }
+    }
+
+    #[test]
+    fn values_are_not_read_for_placeholders_again() {
+        let mut sent = event("dr.host.disconnected", Outcome::Failure, json!({}));
+        sent.source = "web-{time}-{detail}".into();
+        let message = compose(
+            &sent,
+            Catalog::builtin(),
+            Language::EnUs,
+            &DisplayZone::parse("UTC").unwrap(),
+        );
+        assert!(
+            message.text.contains("web-{time}-{detail}"),
+            "{}",
+            message.text
+        );
+        assert!(message.text.contains("2026-11-27 05:00:00 (UTC+00:00)"));
+    }
+
+    #[test]
+    fn fill_keeps_what_is_not_a_placeholder() {
+        let filled = fill("a {x} {b {y}} c { d", |name, out| {
+            out.push_str(&name.to_uppercase())
+        });
+        assert_eq!(filled, "a X {b Y} c { d");
     }
 
     #[test]
