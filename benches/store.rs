@@ -7,6 +7,9 @@
 //! Run: `cargo bench --bench store` (HOOKCAST_BENCH_SCALE=0.1 for a quick look).
 //! Only SQLite: PostgreSQL's work happens in its own server process, not in this one.
 
+#[path = "common/process.rs"]
+mod process;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -58,23 +61,6 @@ fn results_batches(total: usize) -> Vec<usize> {
         left -= size;
     }
     sizes
-}
-
-/// CPU time (user + system) of this whole process, worker threads included.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // After the command name (in parentheses), utime is the 12th field and stime the
-    // 13th, in clock ticks (100 per second on Linux).
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
-        .sum();
-    Duration::from_millis(ticks * 10)
 }
 
 fn webhook(i: usize) -> Webhook {
@@ -168,10 +154,10 @@ fn success(claimed: &ClaimedDelivery) -> AttemptRecord {
 
 /// Runs `step` and returns (CPU µs per delivery, deliveries per second of wall time).
 async fn measure<F: std::future::Future<Output = usize>>(step: F) -> (f64, f64) {
-    let cpu = cpu_time();
+    let cpu = process::cpu_time("self");
     let wall = Instant::now();
     let deliveries = step.await;
-    let cpu = (cpu_time() - cpu).as_secs_f64();
+    let cpu = (process::cpu_time("self") - cpu).as_secs_f64();
     let wall = wall.elapsed().as_secs_f64();
     (
         cpu * 1e6 / deliveries as f64,
@@ -272,14 +258,10 @@ async fn main() {
         "SQLite store alone: {events_total} events x {WEBHOOKS} webhooks per round, {rounds} rounds; \
          CPU of this process per delivery (median, min) and wall rate (median)"
     );
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let peak = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .unwrap_or("VmHWM: ?")
-        .trim_start_matches("VmHWM:")
-        .trim();
-    println!("peak RSS of this process: {peak}");
+    println!(
+        "peak RSS of this process: {:.0} MiB",
+        process::peak_rss_mib("self")
+    );
     for (i, step) in [
         "ingest, batches of 100 events",
         "claim, up to 128 per claim",

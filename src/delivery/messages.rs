@@ -202,12 +202,7 @@ pub fn compose(
         .unwrap_or("");
     let text = fill(template, |placeholder, out| match placeholder {
         "source" => out.push_str(&event.source),
-        "time" => {
-            out.push_str(&zone.format(event.occurred_at));
-            out.push_str(" (");
-            out.push_str(&zone.label());
-            out.push(')');
-        }
+        "time" => out.push_str(&zone.format_labelled(event.occurred_at)),
         "name" => out.push_str(name),
         "severity" => out.push_str(severity_name(event.severity, language)),
         "webhook" => out.push_str(webhook),

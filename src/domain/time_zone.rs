@@ -50,6 +50,11 @@ impl DisplayZone {
         )
     }
 
+    /// `2026-11-27 13:00:00 (UTC+08:00)`: the time every message shows.
+    pub fn format_labelled(&self, at: DateTime<Utc>) -> String {
+        format!("{} ({})", self.format(at), self.label())
+    }
+
     /// With a strftime pattern; an invalid pattern shows as written instead of failing.
     pub fn format_with(&self, at: DateTime<Utc>, pattern: &str) -> String {
         use std::fmt::Write;

@@ -80,7 +80,7 @@ pub fn render(
         severity: event.severity,
         severity_label: severity_name(event.severity, recipient.language),
         outcome: event.outcome,
-        time: format!("{} ({})", zone.format(event.occurred_at), zone.label()),
+        time: zone.format_labelled(event.occurred_at),
     };
     if recipient.format == Format::Template {
         let template = recipient
