@@ -243,6 +243,11 @@ async fn round(events_total: usize) -> [(f64, f64); 3] {
 
 #[tokio::main]
 async fn main() {
+    // As the server does, before SQLite is first used.
+    assert!(
+        hookcast::store::route_sqlite_allocations_to_mimalloc(),
+        "SQLite takes mimalloc"
+    );
     let scale: f64 = std::env::var("HOOKCAST_BENCH_SCALE")
         .ok()
         .and_then(|s| s.parse().ok())

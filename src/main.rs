@@ -11,6 +11,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // Before anything can touch SQLite (the runtime's other threads are idle so far).
+    hookcast::store::route_sqlite_allocations_to_mimalloc();
     hookcast::init_tls();
     let cli = Cli::parse();
     let result = match cli.command {

@@ -18,7 +18,7 @@ mod webhook_codec;
 pub use fan_out::{HandOff, Inserted, Slots};
 pub use postgres::{PgStore, migrator as postgres_migrator};
 pub use sealing::{SealError, Sealer};
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, route_sqlite_allocations_to_mimalloc};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,6 +3,7 @@
 //! SQLite serves one node: at start-up every claim left by a previous process is
 //! released at once, because no other process can be holding it.
 
+mod allocator;
 mod batch_rows;
 mod checkpoint;
 mod deliveries;
@@ -10,6 +11,8 @@ mod events;
 mod wal_flush;
 mod webhooks;
 mod write_turn;
+
+pub use allocator::route_sqlite_allocations_to_mimalloc;
 
 mod rows {
     crate::store::row_readers::row_readers!(sqlx::sqlite::SqliteRow);
