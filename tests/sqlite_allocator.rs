@@ -20,7 +20,10 @@ fn sqlite_allocates_through_mimalloc_and_the_store_works_on_it() {
     let round_up = methods.xRoundup.expect("an xRoundup");
     let expected = unsafe { libmimalloc_sys::mi_good_size(100) };
     assert_eq!(unsafe { round_up(100) } as usize, expected);
-    assert_ne!(expected, 104, "mimalloc's size classes differ from 8-byte rounding");
+    assert_ne!(
+        expected, 104,
+        "mimalloc's size classes differ from 8-byte rounding"
+    );
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {

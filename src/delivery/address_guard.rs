@@ -12,8 +12,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 
+use hyper_util::client::legacy::connect::dns::Name;
 use ipnet::IpNet;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// Networks that are refused unless allowed, with why.
 #[derive(Debug, Clone, Default)]
@@ -163,6 +163,7 @@ pub fn system_lookup() -> Lookup {
 
 /// The HTTP client's resolver: the lookup's answer, filtered by the policy. A name
 /// with any refused address is refused as a whole (a mixed answer is a known trick).
+#[derive(Clone)]
 pub struct GuardedResolver {
     pub policy: Arc<AddressPolicy>,
     pub lookup: Lookup,
@@ -199,15 +200,25 @@ impl GuardedResolver {
     }
 }
 
-impl Resolve for GuardedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let resolver = GuardedResolver {
-            policy: self.policy.clone(),
-            lookup: self.lookup.clone(),
-        };
+/// As the HTTP connector's resolver: the connector sets the port on what it gets.
+impl tower_service::Service<Name> for GuardedResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = Box<dyn Error + Send + Sync>;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let resolver = self.clone();
         Box::pin(async move {
             let found = resolver.checked_addresses(name.as_str()).await?;
-            Ok(Box::new(found.into_iter()) as Addrs)
+            Ok(found.into_iter())
         })
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! - [`dispatcher`]: claims due work, bounds concurrency, records results in batches.
 //! - [`attempt`]: one try: [`render`] the body, [`sign`] the request, [`sender`] sends
-//!   it through the [`address_guard`], and the answer becomes a verdict.
+//!   it with the [`http_client`] through the [`address_guard`], and the answer
+//!   becomes a verdict.
 //! - [`decide`]: the next state after a verdict (retry schedule, health), pure.
 //! - [`test_send`]: the synchronous "Send Test" / "Send".
 
@@ -10,6 +11,7 @@ pub mod address_guard;
 pub mod attempt;
 pub mod decide;
 pub mod dispatcher;
+pub mod http_client;
 pub mod messages;
 pub mod platform_reply;
 pub mod render;

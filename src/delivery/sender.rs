@@ -6,11 +6,13 @@ use std::error::Error as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use chrono::Utc;
-use reqwest::redirect::Policy;
+use http_body_util::{BodyExt, Full};
 use url::{Host, Url};
 
-use super::address_guard::{AddressPolicy, Blocked, DnsFailure, GuardedResolver, system_lookup};
+use super::address_guard::{AddressPolicy, Blocked, DnsFailure};
+use super::http_client::{self, DeliveryClient};
 use super::sign::{Outgoing, truncate_utf8};
 use crate::domain::delivery::{ErrorKind, READ_BODY_LIMIT, STORED_BODY_LIMIT};
 use crate::domain::tls::TlsOptions;
@@ -40,9 +42,9 @@ pub struct Sent {
 
 pub struct Sender {
     /// For webhooks with the default TLS options (nearly all).
-    client: reqwest::Client,
+    client: DeliveryClient,
     /// One client per other TLS options in use (a client holds its trust roots).
-    tls_clients: Mutex<HashMap<TlsOptions, reqwest::Client>>,
+    tls_clients: Mutex<HashMap<TlsOptions, DeliveryClient>>,
     policy: Arc<AddressPolicy>,
 }
 
@@ -50,9 +52,8 @@ impl Sender {
     pub fn new(policy: AddressPolicy) -> Sender {
         crate::init_tls();
         let policy = Arc::new(policy);
-        let client = client_builder(&policy)
-            .build()
-            .expect("the HTTP client builds");
+        let client = http_client::build(&policy, &TlsOptions::default())
+            .expect("the HTTP client builds with the system's roots");
         Sender {
             client,
             tls_clients: Mutex::new(HashMap::new()),
@@ -61,7 +62,7 @@ impl Sender {
     }
 
     /// The client for `tls`; built the first time those options are used.
-    fn client_for(&self, tls: &TlsOptions) -> Result<reqwest::Client, Failure> {
+    fn client_for(&self, tls: &TlsOptions) -> Result<DeliveryClient, Failure> {
         if tls.is_default() {
             return Ok(self.client.clone());
         }
@@ -69,24 +70,14 @@ impl Sender {
         if let Some(client) = clients.get(tls) {
             return Ok(client.clone());
         }
-        let mut builder = client_builder(&self.policy);
-        if let Some(bundle) = &tls.ca_bundle {
-            let certificates =
-                reqwest::Certificate::from_pem_bundle(bundle.as_bytes()).map_err(|e| Failure {
-                    kind: ErrorKind::Tls,
-                    message: format!("the webhook's CA bundle cannot be read: {e}"),
-                })?;
-            builder = builder.tls_certs_merge(certificates);
-        }
         if tls.dangerously_skip_certificate_verification {
             tracing::warn!(
                 "a webhook skips certificate verification: its requests can be read and changed on the way"
             );
-            builder = builder.tls_danger_accept_invalid_certs(true);
         }
-        let client = builder.build().map_err(|e| Failure {
+        let client = http_client::build(&self.policy, tls).map_err(|message| Failure {
             kind: ErrorKind::Tls,
-            message: format!("cannot set up TLS for the webhook: {e}"),
+            message,
         })?;
         // Bounded: options come from stored webhooks, but never keep more than a few
         // hundred clients (and their pools) around.
@@ -143,7 +134,7 @@ impl Sender {
     /// A redirect is never followed, but one that points at a refused address is an
     /// attempt to reach it (the classic way past a guard that follows redirects), and
     /// is reported as `blocked` rather than as an ordinary 3xx answer.
-    fn redirect_to_blocked(&self, url: &Url, response: &reqwest::Response) -> Option<Failure> {
+    fn redirect_to_blocked<B>(&self, url: &Url, response: &http::Response<B>) -> Option<Failure> {
         if !response.status().is_redirection() {
             return None;
         }
@@ -165,15 +156,26 @@ impl Sender {
 
     async fn exchange(
         &self,
-        client: &reqwest::Client,
+        client: &DeliveryClient,
         request: Outgoing,
     ) -> Result<Answer, Failure> {
         let Outgoing { url, headers, body } = request;
+        // A URL is a valid URI (the url crate writes hosts in their ASCII form).
+        let uri = http::Uri::try_from(url.as_str()).map_err(|e| Failure {
+            kind: ErrorKind::Connect,
+            message: format!("cannot send to {url}: {e}"),
+        })?;
+        let mut outgoing = http::Request::new(Full::new(Bytes::from(body)));
+        *outgoing.method_mut() = http::Method::POST;
+        *outgoing.uri_mut() = uri;
+        *outgoing.headers_mut() = headers;
+        // As common HTTP clients send it; some receivers refuse a request without it.
+        outgoing
+            .headers_mut()
+            .entry(http::header::ACCEPT)
+            .or_insert(http::HeaderValue::from_static("*/*"));
         let response = client
-            .post(url.clone())
-            .headers(headers)
-            .body(body)
-            .send()
+            .request(outgoing)
             .await
             .map_err(|e| describe(&e, &url))?;
         let status = response.status().as_u16();
@@ -195,17 +197,20 @@ impl Sender {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let mut response = response;
+        let mut incoming = response.into_body();
         let mut body = Vec::new();
         // Read at most READ_BODY_LIMIT bytes; a receiver cannot make us buffer more.
         while body.len() < READ_BODY_LIMIT {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    body.extend_from_slice(&chunk[..chunk.len().min(READ_BODY_LIMIT - body.len())])
+            match incoming.frame().await {
+                Some(Ok(frame)) => {
+                    if let Ok(chunk) = frame.into_data() {
+                        let room = READ_BODY_LIMIT - body.len();
+                        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    }
                 }
-                Ok(None) => break,
+                None => break,
                 // The status is what counts; a body cut short does not change it.
-                Err(_) => break,
+                Some(Err(_)) => break,
             }
         }
         Ok(Answer {
@@ -215,26 +220,6 @@ impl Sender {
             retry_after,
         })
     }
-}
-
-/// The settings every delivery client shares: the SSRF guard as resolver, no
-/// redirects, no proxy.
-fn client_builder(policy: &Arc<AddressPolicy>) -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .dns_resolver(Arc::new(GuardedResolver {
-            policy: policy.clone(),
-            lookup: system_lookup(),
-        }))
-        // A redirect is the receiver's answer (a permanent failure), never followed:
-        // following it would bypass the address check.
-        .redirect(Policy::none())
-        // One attempt is one HTTP try, as logged: the client never re-sends on its own
-        // (the dispatcher's schedule retries). Also spares a copy of every request
-        // that the client's retry layer would keep for a re-send.
-        .retry(reqwest::retry::never().max_retries_per_request(0))
-        .no_proxy()
-        .tcp_nodelay(true)
-        .pool_idle_timeout(Duration::from_secs(60))
 }
 
 /// `Retry-After` as seconds or as an HTTP date.
@@ -248,9 +233,10 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 }
 
 /// A transport error in words a person can act on, with its kind.
-fn describe(error: &reqwest::Error, url: &Url) -> Failure {
+fn describe(error: &hyper_util::client::legacy::Error, url: &Url) -> Failure {
     let host = url.host_str().unwrap_or("?");
     let port = url.port_or_known_default().unwrap_or(0);
+    let mut kind = ErrorKind::Connect;
     let mut source = error.source();
     while let Some(cause) = source {
         if let Some(blocked) = cause.downcast_ref::<Blocked>() {
@@ -272,6 +258,9 @@ fn describe(error: &reqwest::Error, url: &Url) -> Failure {
             };
         }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                kind = ErrorKind::Timeout;
+            }
             let what = match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => Some("connection refused by"),
                 std::io::ErrorKind::ConnectionReset => Some("connection reset by"),
@@ -289,11 +278,6 @@ fn describe(error: &reqwest::Error, url: &Url) -> Failure {
         }
         source = cause.source();
     }
-    let kind = if error.is_timeout() {
-        ErrorKind::Timeout
-    } else {
-        ErrorKind::Connect
-    };
     Failure {
         kind,
         message: format!("cannot reach {host}:{port}: {}", innermost(error)),

@@ -34,7 +34,8 @@ impl TlsOptions {
                     format!("must be at most {MAX_CA_BUNDLE_BYTES} bytes of PEM"),
                 ));
             }
-            match reqwest::Certificate::from_pem_bundle(bundle.as_bytes()) {
+            // Read as the delivery client reads it (src/delivery/http_client.rs).
+            match pem_certificates(bundle) {
                 Ok(certificates)
                     if !certificates.is_empty()
                         && bundle.contains("-----BEGIN CERTIFICATE-----") => {}
@@ -49,4 +50,12 @@ impl TlsOptions {
         }
         Ok(self)
     }
+}
+
+/// The certificates of a PEM bundle, in order; other PEM sections are skipped.
+pub fn pem_certificates(
+    bundle: &str,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, rustls::pki_types::pem::Error> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(bundle.as_bytes()).collect()
 }
