@@ -2,6 +2,19 @@
 //! an id names, the lowercase ULID body sorts by creation time, so "newest first" is
 //! "largest id first".
 
+/// The next ULID of this process, larger than every one before it, also within one
+/// millisecond (where plain ULIDs fall in random order): ids made one after another
+/// list in the order they were made, e.g. webhooks created in the same millisecond.
+pub fn next_ulid() -> ulid::Ulid {
+    static GENERATOR: std::sync::Mutex<ulid::Generator> =
+        std::sync::Mutex::new(ulid::Generator::new());
+    let mut generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
+    // Overflow takes 2^80 ids within one millisecond.
+    generator
+        .generate()
+        .unwrap_or_else(|_| ulid::Ulid::generate())
+}
+
 macro_rules! prefixed_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $what:literal) => {
         $(#[$doc])*
@@ -13,7 +26,7 @@ macro_rules! prefixed_id {
             pub const PREFIX: &'static str = $prefix;
 
             pub fn generate() -> Self {
-                $name(format!("{}{}", $prefix, ulid::Ulid::generate().to_string().to_lowercase()))
+                $name(format!("{}{}", $prefix, $crate::domain::ids::next_ulid().to_string().to_lowercase()))
             }
 
             /// Accepts what `generate` makes, nothing else.
@@ -76,6 +89,12 @@ mod tests {
         let delivery = DeliveryId::generate();
         assert!(delivery.as_str().starts_with("msg_"));
         assert_eq!(DeliveryId::parse(delivery.as_str()).unwrap(), delivery);
+    }
+
+    #[test]
+    fn ids_made_in_a_row_sort_in_that_order() {
+        let ids: Vec<WebhookId> = (0..10_000).map(|_| WebhookId::generate()).collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
     }
 
     #[test]
