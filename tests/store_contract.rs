@@ -914,3 +914,33 @@ async fn results_for_a_deleted_webhook_are_dropped_and_the_rest_recorded(store: 
         }
     }
 }
+
+/// PostgreSQL compares identifiers byte by byte (migration 0006), not through the
+/// database's language collation.
+#[tokio::test]
+async fn postgres_identifier_columns_compare_byte_by_byte() {
+    let Some((_store, guard)) = postgres().await else {
+        return;
+    };
+    let database = guard.downcast_ref::<TestDatabase>().unwrap();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&database.url)
+        .await
+        .unwrap();
+    let columns: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, collation_name::text \
+         FROM information_schema.columns \
+         WHERE (table_name, column_name) IN (('webhooks', 'id'), \
+               ('webhook_event_types', 'webhook_id'), ('webhook_event_types', 'event_type'), \
+               ('events', 'id'), ('events', 'type'), ('deliveries', 'id'), \
+               ('deliveries', 'event_id'), ('deliveries', 'webhook_id'), \
+               ('deliveries', 'status'), ('attempts', 'id'), ('attempts', 'delivery_id')) \
+         ORDER BY 1, 2",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(columns.len(), 11);
+    for (table, column, collation) in columns {
+        assert_eq!(collation.as_deref(), Some("C"), "{table}.{column}");
+    }
+}

@@ -79,6 +79,11 @@ pub fn migrator() -> Migrator {
             "one due index",
             include_str!("../../../migrations/postgres/0005_one_due_index.sql"),
         ),
+        migration(
+            6,
+            "byte order ids",
+            include_str!("../../../migrations/postgres/0006_byte_order_ids.sql"),
+        ),
     ])
 }
 
