@@ -19,6 +19,9 @@ pub const WEBHOOK_DISABLED_CODE: &str = "hookcast.webhook.disabled";
 pub struct Message {
     pub title: String,
     pub text: String,
+    /// When it happened in the webhook's zone, `2026-11-27 13:00:00 (UTC+08:00)`: the
+    /// text's `{time}`, kept for the formats that show it apart.
+    pub time: String,
 }
 
 pub fn severity_name(severity: Severity, language: Language) -> &'static str {
@@ -200,9 +203,10 @@ pub fn compose(
         .get("webhook_name")
         .and_then(|v| v.as_str())
         .unwrap_or("");
+    let time = zone.format_labelled(event.occurred_at);
     let text = fill(template, |placeholder, out| match placeholder {
         "source" => out.push_str(&event.source),
-        "time" => out.push_str(&zone.format_labelled(event.occurred_at)),
+        "time" => out.push_str(&time),
         "name" => out.push_str(name),
         "severity" => out.push_str(severity_name(event.severity, language)),
         "webhook" => out.push_str(webhook),
@@ -218,7 +222,7 @@ pub fn compose(
         (Outcome::Resolved, Language::EnUs) => format!("{name} (resolved)"),
         _ => name.to_string(),
     };
-    Message { title, text }
+    Message { title, text, time }
 }
 
 #[cfg(test)]

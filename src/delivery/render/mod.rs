@@ -71,7 +71,7 @@ pub fn render(
     catalog: &Catalog,
     zone: &DisplayZone,
 ) -> Result<RenderedBody, String> {
-    let Message { title, text } = compose(event, catalog, recipient.language, zone);
+    let Message { title, text, time } = compose(event, catalog, recipient.language, zone);
     let facts = Facts {
         event,
         language: recipient.language,
@@ -80,7 +80,7 @@ pub fn render(
         severity: event.severity,
         severity_label: severity_name(event.severity, recipient.language),
         outcome: event.outcome,
-        time: zone.format_labelled(event.occurred_at),
+        time,
     };
     if recipient.format == Format::Template {
         let template = recipient
