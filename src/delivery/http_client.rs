@@ -48,10 +48,11 @@ pub fn build(policy: &Arc<AddressPolicy>, tls: &TlsOptions) -> Result<DeliveryCl
 }
 
 fn tls_config(tls: &TlsOptions) -> Result<rustls::ClientConfig, String> {
-    // The provider `crate::init_tls` installed; ring's if none was.
+    // The process-wide provider, the one reqwest (the CLI) uses too.
+    crate::init_tls();
     let provider = CryptoProvider::get_default()
         .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+        .expect("init_tls installs a provider");
     let verifier: Arc<dyn ServerCertVerifier> = if tls.dangerously_skip_certificate_verification {
         Arc::new(AcceptAnyCertificate(provider.clone()))
     } else if let Some(bundle) = &tls.ca_bundle {
