@@ -9,8 +9,7 @@ mod events;
 mod webhooks;
 
 mod rows {
-    use sqlx::Row as _;
-    crate::store::row_readers::row_readers!(sqlx::postgres::PgRow, sqlx::Error, try_get);
+    crate::store::row_readers::row_readers!(sqlx::postgres::PgRow);
 }
 
 mod access {
