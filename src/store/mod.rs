@@ -72,6 +72,9 @@ pub enum StoreError {
     Seal(#[from] SealError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// From a SQLite write turn run on the task's thread (see the SQLite store).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

@@ -3,79 +3,78 @@
 //! longer than the code they describe.
 
 macro_rules! row_readers {
-    ($row:ty) => {
-        use sqlx::Row as _;
-
+    // `$get` is the row type's by-name getter, returning `Result<_, $error>`.
+    ($row:ty, $error:ty, $get:ident) => {
         use crate::store::delivery_codec::{AttemptRow, DeliveryRow};
         use crate::store::event_codec::EventRow;
         use crate::store::webhook_codec::WebhookRow;
 
-        pub(super) fn read_webhook(row: &$row) -> Result<WebhookRow, sqlx::Error> {
+        pub(super) fn read_webhook(row: &$row) -> Result<WebhookRow, $error> {
             Ok(WebhookRow {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-                kind: row.try_get("kind")?,
-                url: row.try_get("url")?,
-                language: row.try_get("language")?,
-                auth_type: row.try_get("auth_type")?,
-                auth_sealed: row.try_get("auth_sealed")?,
-                format: row.try_get("format")?,
-                enabled: row.try_get("enabled")?,
-                disabled_reason: row.try_get("disabled_reason")?,
-                headers: row.try_get("headers")?,
-                timeout_seconds: row.try_get("timeout_seconds")?,
-                template_body: row.try_get("template_body")?,
-                template_content_type: row.try_get("template_content_type")?,
-                time_zone: row.try_get("time_zone")?,
-                mentions: row.try_get("mentions")?,
-                tls: row.try_get("tls")?,
-                created_at: row.try_get("created_at")?,
-                updated_at: row.try_get("updated_at")?,
+                id: row.$get("id")?,
+                name: row.$get("name")?,
+                kind: row.$get("kind")?,
+                url: row.$get("url")?,
+                language: row.$get("language")?,
+                auth_type: row.$get("auth_type")?,
+                auth_sealed: row.$get("auth_sealed")?,
+                format: row.$get("format")?,
+                enabled: row.$get("enabled")?,
+                disabled_reason: row.$get("disabled_reason")?,
+                headers: row.$get("headers")?,
+                timeout_seconds: row.$get("timeout_seconds")?,
+                template_body: row.$get("template_body")?,
+                template_content_type: row.$get("template_content_type")?,
+                time_zone: row.$get("time_zone")?,
+                mentions: row.$get("mentions")?,
+                tls: row.$get("tls")?,
+                created_at: row.$get("created_at")?,
+                updated_at: row.$get("updated_at")?,
             })
         }
 
-        pub(super) fn read_event(row: &$row) -> Result<EventRow, sqlx::Error> {
+        pub(super) fn read_event(row: &$row) -> Result<EventRow, $error> {
             Ok(EventRow {
-                id: row.try_get("id")?,
-                event_type: row.try_get("type")?,
-                kind: row.try_get("kind")?,
-                severity: row.try_get("severity")?,
-                outcome: row.try_get("outcome")?,
-                source: row.try_get("source")?,
-                occurred_at: row.try_get("occurred_at")?,
-                received_at: row.try_get("received_at")?,
-                attributes: row.try_get("attributes")?,
-                idempotency_key: row.try_get("idempotency_key")?,
+                id: row.$get("id")?,
+                event_type: row.$get("type")?,
+                kind: row.$get("kind")?,
+                severity: row.$get("severity")?,
+                outcome: row.$get("outcome")?,
+                source: row.$get("source")?,
+                occurred_at: row.$get("occurred_at")?,
+                received_at: row.$get("received_at")?,
+                attributes: row.$get("attributes")?,
+                idempotency_key: row.$get("idempotency_key")?,
             })
         }
 
-        pub(super) fn read_delivery(row: &$row) -> Result<DeliveryRow, sqlx::Error> {
+        pub(super) fn read_delivery(row: &$row) -> Result<DeliveryRow, $error> {
             Ok(DeliveryRow {
-                id: row.try_get("id")?,
-                event_id: row.try_get("event_id")?,
-                webhook_id: row.try_get("webhook_id")?,
-                status: row.try_get("status")?,
-                attempts: row.try_get("attempts")?,
-                next_attempt_at: row.try_get("next_attempt_at")?,
-                last_error: row.try_get("last_error")?,
-                created_at: row.try_get("created_at")?,
-                updated_at: row.try_get("updated_at")?,
+                id: row.$get("id")?,
+                event_id: row.$get("event_id")?,
+                webhook_id: row.$get("webhook_id")?,
+                status: row.$get("status")?,
+                attempts: row.$get("attempts")?,
+                next_attempt_at: row.$get("next_attempt_at")?,
+                last_error: row.$get("last_error")?,
+                created_at: row.$get("created_at")?,
+                updated_at: row.$get("updated_at")?,
             })
         }
 
-        pub(super) fn read_attempt(row: &$row) -> Result<AttemptRow, sqlx::Error> {
+        pub(super) fn read_attempt(row: &$row) -> Result<AttemptRow, $error> {
             Ok(AttemptRow {
-                id: row.try_get("id")?,
-                delivery_id: row.try_get("delivery_id")?,
-                number: row.try_get("number")?,
-                started_at: row.try_get("started_at")?,
-                duration_ms: row.try_get("duration_ms")?,
-                request: row.try_get("request")?,
-                response_status: row.try_get("response_status")?,
-                response_headers: row.try_get("response_headers")?,
-                response_body: row.try_get("response_body")?,
-                error_kind: row.try_get("error_kind")?,
-                error_message: row.try_get("error_message")?,
+                id: row.$get("id")?,
+                delivery_id: row.$get("delivery_id")?,
+                number: row.$get("number")?,
+                started_at: row.$get("started_at")?,
+                duration_ms: row.$get("duration_ms")?,
+                request: row.$get("request")?,
+                response_status: row.$get("response_status")?,
+                response_headers: row.$get("response_headers")?,
+                response_body: row.$get("response_body")?,
+                error_kind: row.$get("error_kind")?,
+                error_message: row.$get("error_message")?,
             })
         }
     };

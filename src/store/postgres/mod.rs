@@ -9,7 +9,8 @@ mod events;
 mod webhooks;
 
 mod rows {
-    crate::store::row_readers::row_readers!(sqlx::postgres::PgRow);
+    use sqlx::Row as _;
+    crate::store::row_readers::row_readers!(sqlx::postgres::PgRow, sqlx::Error, try_get);
 }
 
 mod access {

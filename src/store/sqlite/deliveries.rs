@@ -3,16 +3,16 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use rusqlite::OptionalExtension;
+use sqlx::Row;
 
-use super::batch_rows;
 use super::events::insert_event_row;
 use super::{Durability, SqliteStore};
 use crate::domain::choices::DisabledReason;
 use crate::domain::delivery::{Attempt, Delivery};
 use crate::domain::event::Event;
 use crate::domain::ids::{DeliveryId, WebhookId};
-use crate::store::delivery_codec;
+use crate::store::delivery_codec::{self, AttemptRow};
 use crate::store::event_codec::from_millis;
 use crate::store::{
     AttemptRecord, AttemptSummary, ClaimRequest, ClaimedDelivery, DeliveryFilter, DisabledWebhook,
@@ -112,81 +112,94 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<DisabledWebhook>, StoreError> {
         let now_ms = now.timestamp_millis();
-        let mut disabled = Vec::new();
-        // A few multi-row statements per batch rather than several per record: every
-        // statement is a round trip to SQLite's connection thread (the profile showed
-        // those hand-offs above the SQL itself). They are built, attempts encoded, before
-        // taking the write turn, which every other writer waits for.
-        let statements: Vec<(QueryBuilder<Sqlite>, QueryBuilder<Sqlite>, u64)> = records
-            .chunks(batch_rows::MAX_ROWS)
-            .map(|chunk| {
-                (
-                    insert_attempts(chunk),
-                    update_deliveries(chunk, now_ms),
-                    chunk.len() as u64,
-                )
-            })
+        // Encoded before taking the write turn, which every other writer waits for.
+        let attempts: Vec<AttemptRow> = records
+            .iter()
+            .map(|record| delivery_codec::encode_attempt(&record.attempt))
             .collect();
-        let mut tx = self.begin_write(Durability::Relaxed("results")).await?;
-        for (mut attempts, mut update, count) in statements {
-            attempts.build().execute(&mut *tx).await?;
-            let updated = update.build().execute(&mut *tx).await?.rows_affected();
-            if updated < count {
-                tracing::warn!(
-                    lost = count - updated,
-                    "claims expired (or their webhook was deleted) before their attempts were recorded"
-                );
-            }
-        }
-        // Healthy webhooks in one statement; failures (rarer) one by one.
         let healthy: BTreeSet<&str> = records
             .iter()
             .filter(|r| r.health == WebhookHealth::Healthy)
             .map(|r| r.webhook_id.as_str())
             .collect();
-        if !healthy.is_empty() {
-            sqlx::query(
-                "UPDATE webhooks SET failing_since = NULL \
-                 WHERE failing_since IS NOT NULL AND id IN (SELECT value FROM json_each(?))",
-            )
-            .bind(super::json_list(healthy))
-            .execute(&mut *tx)
-            .await?;
-        }
-        for record in records
-            .iter()
-            .filter(|r| !matches!(r.health, WebhookHealth::Healthy | WebhookHealth::Unchanged))
-        {
-            let id = record.webhook_id.as_str();
-            let newly_disabled = match record.health {
-                WebhookHealth::Unchanged => None,
-                // Handled above, all at once.
-                WebhookHealth::Healthy => None,
-                WebhookHealth::Failing {
-                    disable_if_failing_since,
-                } => {
-                    sqlx::query("UPDATE webhooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ?")
-                        .bind(now_ms)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                    disable(
-                        &mut tx,
-                        id,
-                        DisabledReason::Failing,
-                        Some(disable_if_failing_since.timestamp_millis()),
-                        now_ms,
-                    )
-                    .await?
+        self.write_whole(Durability::Relaxed("results"), |tx| {
+            // One statement per row, each prepared once per batch: on this thread a
+            // row costs its own work, with no round trip to batch away.
+            let mut insert = tx.prepare(INSERT_ATTEMPT)?;
+            let mut update = tx.prepare(FINISH_DELIVERY)?;
+            let mut lost = 0;
+            for (record, row) in records.iter().zip(&attempts) {
+                insert.execute(rusqlite::params![
+                    row.id,
+                    row.delivery_id,
+                    row.number,
+                    row.started_at,
+                    row.duration_ms,
+                    row.request,
+                    row.response_status,
+                    row.response_headers,
+                    row.response_body,
+                    row.error_kind,
+                    row.error_message,
+                ])?;
+                let updated = update.execute(rusqlite::params![
+                    row.delivery_id,
+                    record.status.as_str(),
+                    row.number,
+                    record.last_error,
+                    record.next_attempt_at.map(|t| t.timestamp_millis()),
+                    record.owner,
+                    now_ms,
+                ])?;
+                if updated == 0 {
+                    lost += 1;
                 }
-                WebhookHealth::Gone => {
-                    disable(&mut tx, id, DisabledReason::Gone, None, now_ms).await?
-                }
-            };
-            disabled.extend(newly_disabled);
-        }
-        tx.commit().await?;
-        Ok(disabled)
+            }
+            if lost > 0 {
+                tracing::warn!(
+                    lost,
+                    "claims expired (or their webhook was deleted) before their attempts were recorded"
+                );
+            }
+            // Healthy webhooks in one statement; failures (rarer) one by one.
+            if !healthy.is_empty() {
+                tx.execute(
+                    "UPDATE webhooks SET failing_since = NULL \
+                     WHERE failing_since IS NOT NULL AND id IN (SELECT value FROM json_each(?))",
+                    [super::json_list(healthy.iter().copied())],
+                )?;
+            }
+            let mut disabled = Vec::new();
+            for record in records
+                .iter()
+                .filter(|r| !matches!(r.health, WebhookHealth::Healthy | WebhookHealth::Unchanged))
+            {
+                let id = record.webhook_id.as_str();
+                let newly_disabled = match record.health {
+                    // Handled above, all at once.
+                    WebhookHealth::Unchanged | WebhookHealth::Healthy => None,
+                    WebhookHealth::Failing {
+                        disable_if_failing_since,
+                    } => {
+                        tx.execute(
+                            "UPDATE webhooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ?",
+                            rusqlite::params![now_ms, id],
+                        )?;
+                        disable(
+                            tx,
+                            id,
+                            DisabledReason::Failing,
+                            Some(disable_if_failing_since.timestamp_millis()),
+                            now_ms,
+                        )?
+                    }
+                    WebhookHealth::Gone => disable(tx, id, DisabledReason::Gone, None, now_ms)?,
+                };
+                disabled.extend(newly_disabled);
+            }
+            Ok(disabled)
+        })
+        .await
     }
 
     pub(super) async fn release_claims(
@@ -216,20 +229,16 @@ impl SqliteStore {
     ) -> Result<Delivery, StoreError> {
         let now_ms = now.timestamp_millis();
         let id = DeliveryId::generate();
-        let mut tx = self.begin_write(Durability::Durable).await?;
-        insert_event_row(&mut tx, event).await?;
-        sqlx::query(
-            "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, created_at, updated_at) \
-             VALUES (?, ?, ?, 'pending', 0, NULL, ?, ?)",
-        )
-        .bind(id.as_str())
-        .bind(event.id.as_str())
-        .bind(webhook_id.as_str())
-        .bind(now_ms)
-        .bind(now_ms)
-        .execute(&mut *tx)
+        self.write_whole(Durability::Durable, |tx| {
+            insert_event_row(tx, event)?;
+            tx.execute(
+                "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, 'pending', 0, NULL, ?4, ?4)",
+                rusqlite::params![id.as_str(), event.id.as_str(), webhook_id.as_str(), now_ms],
+            )?;
+            Ok(())
+        })
         .await?;
-        tx.commit().await?;
         Ok(self.get_delivery(&id).await?.ok_or(StoreError::NotFound)?.0)
     }
 
@@ -403,161 +412,51 @@ impl SqliteStore {
 
 /// Disables an enabled webhook (when `failing_before` is given: only if it has been
 /// failing since before then) and parks its waiting deliveries.
-async fn disable(
-    conn: &mut SqliteConnection,
+fn disable(
+    tx: &rusqlite::Transaction<'_>,
     id: &str,
     reason: DisabledReason,
     failing_before: Option<i64>,
     now_ms: i64,
 ) -> Result<Option<DisabledWebhook>, StoreError> {
-    let row = sqlx::query(
-        "UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated_at = ? \
-         WHERE id = ? AND enabled = 1 AND (?4 IS NULL OR failing_since <= ?4) \
-         RETURNING name, failing_since",
-    )
-    .bind(reason.as_str())
-    .bind(now_ms)
-    .bind(id)
-    .bind(failing_before)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    sqlx::query(
+    let row = tx
+        .query_row(
+            "UPDATE webhooks SET enabled = 0, disabled_reason = ?1, updated_at = ?2 \
+             WHERE id = ?3 AND enabled = 1 AND (?4 IS NULL OR failing_since <= ?4) \
+             RETURNING name, failing_since",
+            rusqlite::params![reason.as_str(), now_ms, id, failing_before],
+            |row| Ok((row.get::<_, String>(0)?, row.get::<_, Option<i64>>(1)?)),
+        )
+        .optional()?;
+    let Some((name, failing_since)) = row else {
+        return Ok(None);
+    };
+    tx.execute(
         "UPDATE deliveries SET next_attempt_at = NULL WHERE webhook_id = ? \
          AND status IN ('pending', 'retrying') AND lease_owner IS NULL",
-    )
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    let failing_since: Option<i64> = row.try_get("failing_since")?;
+        [id],
+    )?;
     Ok(Some(DisabledWebhook {
         id: WebhookId::parse(id).map_err(StoreError::Corrupt)?,
-        name: row.try_get("name")?,
+        name,
         reason,
         failing_since: failing_since.map(from_millis),
     }))
 }
 
-/// The attempts of `chunk` as one statement. Those of deliveries deleted meanwhile
-/// (their webhook was deleted) are dropped: a batch failing on them would be retried
-/// forever and hold up every result behind it.
-///
-/// Padded to [`batch_rows::padded`] rows; a padding row has no delivery and is left out
-/// by the same `EXISTS` that leaves out the attempts of deleted deliveries.
-fn insert_attempts(chunk: &[AttemptRecord]) -> QueryBuilder<Sqlite> {
-    let mut attempts = QueryBuilder::<Sqlite>::new(
-        "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, \
-         response_status, response_headers, response_body, error_kind, error_message) \
-         SELECT * FROM (",
-    );
-    attempts.push_values(batch_rows::with_padding(chunk), |mut values, record| {
-        let Some(record) = record else {
-            for _ in 0..11 {
-                values.push_bind(None::<i64>);
-            }
-            return;
-        };
-        let row = delivery_codec::encode_attempt(&record.attempt);
-        values
-            .push_bind(row.id)
-            .push_bind(row.delivery_id)
-            .push_bind(row.number)
-            .push_bind(row.started_at)
-            .push_bind(row.duration_ms)
-            .push_bind(row.request)
-            .push_bind(row.response_status)
-            .push_bind(row.response_headers)
-            .push_bind(row.response_body)
-            .push_bind(row.error_kind)
-            .push_bind(row.error_message);
-    });
-    attempts.push(") AS v WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.column2)");
-    attempts
-}
+/// An attempt's row, unless its delivery was deleted meanwhile (its webhook was
+/// deleted): a batch failing on it would be retried forever and hold up every result
+/// behind it.
+const INSERT_ATTEMPT: &str = "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, \
+     response_status, response_headers, response_body, error_kind, error_message) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 \
+     WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ?2)";
 
-/// The next state of each delivery of `chunk`, where this node still holds its claim.
-/// Padded to [`batch_rows::padded`] rows; a padding row's NULL id matches no delivery.
-fn update_deliveries(chunk: &[AttemptRecord], now_ms: i64) -> QueryBuilder<Sqlite> {
-    let mut update = QueryBuilder::<Sqlite>::new(
-        "WITH v(id, status, attempts, last_error, next_at, owner) AS (",
-    );
-    update.push_values(batch_rows::with_padding(chunk), |mut values, record| {
-        let Some(record) = record else {
-            for _ in 0..6 {
-                values.push_bind(None::<i64>);
-            }
-            return;
-        };
-        values
-            .push_bind(record.attempt.delivery_id.to_string())
-            .push_bind(record.status.as_str())
-            .push_bind(i64::from(record.attempt.number))
-            .push_bind(record.last_error.clone())
-            .push_bind(record.next_attempt_at.map(|t| t.timestamp_millis()))
-            .push_bind(record.owner.clone());
-    });
-    update
-        .push(") UPDATE deliveries SET status = v.status, attempts = v.attempts, last_error = v.last_error, updated_at = ")
-        .push_bind(now_ms)
-        .push(
-            ", lease_owner = NULL, lease_until = NULL, \
-             next_attempt_at = CASE WHEN v.next_at IS NULL THEN NULL \
-             WHEN (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id) = 1 \
-             THEN v.next_at ELSE NULL END \
-             FROM v WHERE deliveries.id = v.id AND deliveries.lease_owner IS v.owner",
-        );
-    update
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
-
-    use super::*;
-    use crate::domain::delivery::{DeliveryStatus, LoggedRequest};
-    use crate::domain::ids::AttemptId;
-
-    fn record() -> AttemptRecord {
-        AttemptRecord {
-            attempt: Attempt {
-                id: AttemptId::generate(),
-                delivery_id: DeliveryId::generate(),
-                number: 1,
-                started_at: Utc::now(),
-                duration_ms: 1,
-                request: LoggedRequest {
-                    method: "POST".into(),
-                    url: "http://127.0.0.1/hook".into(),
-                    headers: Vec::new(),
-                    body: "{}".into(),
-                },
-                response_status: Some(200),
-                response_headers: Vec::new(),
-                response_body: None,
-                error_kind: None,
-                error_message: None,
-            },
-            webhook_id: WebhookId::generate(),
-            owner: Some("node".into()),
-            status: DeliveryStatus::Succeeded,
-            next_attempt_at: None,
-            last_error: None,
-            health: WebhookHealth::Healthy,
-        }
-    }
-
-    /// Every batch size reuses one of a few prepared statements.
-    #[test]
-    fn results_statements_have_one_text_per_bucket_of_sizes() {
-        let records = vec![record(); batch_rows::MAX_ROWS];
-        let mut inserts = BTreeSet::new();
-        let mut updates = BTreeSet::new();
-        for size in 1..=batch_rows::MAX_ROWS {
-            let chunk = &records[..size];
-            inserts.insert(insert_attempts(chunk).sql().as_str().to_string());
-            updates.insert(update_deliveries(chunk, 0).sql().as_str().to_string());
-        }
-        assert_eq!(inserts.len(), 12);
-        assert_eq!(updates.len(), 12);
-    }
-}
+/// A delivery's next state after an attempt, where this node still holds its claim;
+/// due again only if its webhook is still enabled.
+const FINISH_DELIVERY: &str = "UPDATE deliveries SET status = ?2, attempts = ?3, last_error = ?4, \
+     updated_at = ?7, lease_owner = NULL, lease_until = NULL, \
+     next_attempt_at = CASE WHEN ?5 IS NULL THEN NULL \
+     WHEN (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id) = 1 \
+     THEN ?5 ELSE NULL END \
+     WHERE id = ?1 AND lease_owner IS ?6";

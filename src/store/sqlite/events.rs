@@ -4,15 +4,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use rusqlite::OptionalExtension;
+use sqlx::SqliteConnection;
 
-use super::{Durability, SqliteStore, json_list};
+use super::{Durability, SqliteStore, json_list, turn_rows};
 use crate::domain::event::Event;
 use crate::domain::ids::EventId;
 use crate::domain::webhook::Webhook;
-use crate::store::event_codec;
+use crate::store::event_codec::{self, EventRow};
 use crate::store::fan_out::FanOut;
-use crate::store::{Accepted, EventFilter, HandOff, Inserted, StoreError};
+use crate::store::webhook_codec;
+use crate::store::{Accepted, EventFilter, HandOff, Inserted, Sealer, StoreError};
 
 impl SqliteStore {
     pub(super) async fn insert_events(
@@ -22,129 +24,76 @@ impl SqliteStore {
         hand_off: Option<HandOff<'_>>,
     ) -> Result<Inserted, StoreError> {
         let started = std::time::Instant::now();
-        let mut tx = self.begin_write(Durability::Durable).await?;
-        let turn_us = started.elapsed().as_micros() as u64;
-        // Subscribers of each type, looked up once per batch.
-        let mut subscribers: HashMap<String, Vec<Arc<Webhook>>> = HashMap::new();
-        let mut accepted = Vec::with_capacity(events.len());
-        let mut plain: Vec<&Event> = Vec::new();
-        let mut fan_out = FanOut::new(now, hand_off);
-        for event in events {
-            if let Some(key) = &event.idempotency_key
-                && let Some(first) = sqlx::query("SELECT id FROM events WHERE idempotency_key = ?")
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            {
-                let id: String = first.try_get("id")?;
-                let count: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE event_id = ?")
-                        .bind(&id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                accepted.push(Accepted {
-                    event_id: EventId::parse(&id).map_err(StoreError::Corrupt)?,
-                    deliveries: count as u32,
-                    duplicate: true,
-                });
-                continue;
-            }
-            // Keyed events are written at once (a later duplicate in the same batch
-            // must find them); the others are written together below.
-            if event.idempotency_key.is_some() {
-                insert_event_row(&mut tx, event).await?;
-            } else {
-                plain.push(event);
-            }
-            let code = event.event_type.as_str();
-            if !subscribers.contains_key(code) {
-                let found = self.subscribers(&mut tx, code).await?;
-                subscribers.insert(code.to_string(), found);
-            }
-            accepted.push(Accepted {
-                event_id: event.id.clone(),
-                deliveries: fan_out.add(event, &subscribers[code]),
-                duplicate: false,
-            });
-        }
-        // Multi-row inserts: one statement per few hundred rows, not one per row (each
-        // statement is a round trip to SQLite's connection thread).
-        for chunk in plain.chunks(300) {
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, received_at, \
-                 attributes, idempotency_key) ",
-            );
-            insert.push_values(chunk, |mut values, event| {
-                let row = event_codec::encode(event);
-                values
-                    .push_bind(row.id)
-                    .push_bind(row.event_type)
-                    .push_bind(row.kind)
-                    .push_bind(row.severity)
-                    .push_bind(row.outcome)
-                    .push_bind(row.source)
-                    .push_bind(row.occurred_at)
-                    .push_bind(row.received_at)
-                    .push_bind(row.attributes)
-                    .push_bind(row.idempotency_key);
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
+        // Encoded before taking the write turn, which every other writer waits for.
+        let rows: Vec<EventRow> = events.iter().map(event_codec::encode).collect();
         let now_ms = now.timestamp_millis();
-        for chunk in fan_out.rows.chunks(300) {
-            let mut insert = QueryBuilder::<Sqlite>::new(
+        let inserted = self.write_whole(Durability::Durable, |tx| {
+            let turn_us = started.elapsed().as_micros() as u64;
+            // Subscribers of each type, looked up once per batch.
+            let mut subscribers: HashMap<&str, Vec<Arc<Webhook>>> = HashMap::new();
+            let mut accepted = Vec::with_capacity(events.len());
+            let mut fan_out = FanOut::new(now, hand_off);
+            let mut insert_event = tx.prepare(INSERT_EVENT)?;
+            for (event, row) in events.iter().zip(&rows) {
+                if let Some(key) = &event.idempotency_key
+                    && let Some(first) = tx
+                        .query_row(
+                            "SELECT id FROM events WHERE idempotency_key = ?",
+                            [key],
+                            |row| row.get::<_, String>(0),
+                        )
+                        .optional()?
+                {
+                    let count: i64 = tx.query_row(
+                        "SELECT COUNT(*) FROM deliveries WHERE event_id = ?",
+                        [&first],
+                        |row| row.get(0),
+                    )?;
+                    accepted.push(Accepted {
+                        event_id: EventId::parse(&first).map_err(StoreError::Corrupt)?,
+                        deliveries: count as u32,
+                        duplicate: true,
+                    });
+                    continue;
+                }
+                // Written at once, so a later duplicate in the same batch finds it.
+                insert_event.execute(event_params(row))?;
+                let code = event.event_type.as_str();
+                if !subscribers.contains_key(code) {
+                    subscribers.insert(code, subscribers_of(tx, code, &self.sealer)?);
+                }
+                accepted.push(Accepted {
+                    event_id: event.id.clone(),
+                    deliveries: fan_out.add(event, &subscribers[code]),
+                    duplicate: false,
+                });
+            }
+            let mut insert_delivery = tx.prepare(
                 "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, \
-                 lease_owner, lease_until, created_at, updated_at) ",
-            );
-            insert.push_values(chunk, |mut values, row| {
-                values
-                    .push_bind(row.id.as_str())
-                    .push_bind(row.event_id.as_str())
-                    .push_bind(row.webhook_id.as_str())
-                    .push_bind("pending")
-                    .push_bind(0_i64)
-                    .push_bind(row.next_attempt_at)
-                    .push_bind(row.lease_owner.as_deref())
-                    .push_bind(row.lease_until)
-                    .push_bind(now_ms)
-                    .push_bind(now_ms);
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        let commit_started = std::time::Instant::now();
-        tx.commit().await?;
+                 lease_owner, lease_until, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5, ?6, ?7, ?7)",
+            )?;
+            for row in &fan_out.rows {
+                insert_delivery.execute(rusqlite::params![
+                    row.id,
+                    row.event_id,
+                    row.webhook_id,
+                    row.next_attempt_at,
+                    row.lease_owner,
+                    row.lease_until,
+                    now_ms,
+                ])?;
+            }
+            tracing::debug!(events = events.len(), turn_us, "events inserted");
+            Ok(fan_out.finish(accepted))
+        });
+        let inserted = inserted.await?;
         tracing::debug!(
             events = events.len(),
-            turn_us,
-            commit_us = commit_started.elapsed().as_micros() as u64,
             took_us = started.elapsed().as_micros() as u64,
-            "events inserted"
+            "events committed"
         );
-        Ok(fan_out.finish(accepted))
-    }
-
-    /// The enabled webhooks subscribed to `code`, in id order.
-    async fn subscribers(
-        &self,
-        conn: &mut SqliteConnection,
-        code: &str,
-    ) -> Result<Vec<Arc<Webhook>>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT w.id FROM webhook_event_types t JOIN webhooks w ON w.id = t.webhook_id \
-             WHERE t.event_type = ? AND w.enabled = 1 ORDER BY w.id",
-        )
-        .bind(code)
-        .fetch_all(&mut *conn)
-        .await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let mut webhooks = self.webhooks_by_ids(conn, &id_refs).await?;
-        Ok(ids
-            .iter()
-            .filter_map(|id| webhooks.remove(id).map(Arc::new))
-            .collect())
+        Ok(inserted)
     }
 
     pub(super) async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {
@@ -197,26 +146,64 @@ impl SqliteStore {
     }
 }
 
-pub(super) async fn insert_event_row(
-    conn: &mut SqliteConnection,
+/// The enabled webhooks subscribed to `code`, in id order, read in the write turn so
+/// that a delivery is never created for a webhook deleted or disabled meanwhile.
+fn subscribers_of(
+    tx: &rusqlite::Transaction<'_>,
+    code: &str,
+    sealer: &Sealer,
+) -> Result<Vec<Arc<Webhook>>, StoreError> {
+    let mut event_types: HashMap<String, Vec<String>> = HashMap::new();
+    let mut subscriptions = tx.prepare(
+        "SELECT webhook_id, event_type FROM webhook_event_types \
+         WHERE webhook_id IN (SELECT webhook_id FROM webhook_event_types WHERE event_type = ?) \
+         ORDER BY webhook_id, position",
+    )?;
+    let mut rows = subscriptions.query([code])?;
+    while let Some(row) = rows.next()? {
+        event_types
+            .entry(row.get(0)?)
+            .or_default()
+            .push(row.get(1)?);
+    }
+    let mut webhooks = tx.prepare(
+        "SELECT * FROM webhooks WHERE enabled = 1 \
+         AND id IN (SELECT webhook_id FROM webhook_event_types WHERE event_type = ?) ORDER BY id",
+    )?;
+    let mut rows = webhooks.query([code])?;
+    let mut found = Vec::new();
+    while let Some(row) = rows.next()? {
+        let row = turn_rows::read_webhook(row)?;
+        let codes = event_types.remove(&row.id).unwrap_or_default();
+        found.push(Arc::new(webhook_codec::decode(row, codes, sealer)?));
+    }
+    Ok(found)
+}
+
+const INSERT_EVENT: &str = "INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, \
+     received_at, attributes, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// An event row's values, in [`INSERT_EVENT`]'s order.
+fn event_params(row: &EventRow) -> impl rusqlite::Params + '_ {
+    (
+        &row.id,
+        &row.event_type,
+        &row.kind,
+        &row.severity,
+        &row.outcome,
+        &row.source,
+        row.occurred_at,
+        row.received_at,
+        &row.attributes,
+        &row.idempotency_key,
+    )
+}
+
+/// Inserts one event in a whole write turn.
+pub(super) fn insert_event_row(
+    tx: &rusqlite::Transaction<'_>,
     event: &Event,
 ) -> Result<(), StoreError> {
-    let row = event_codec::encode(event);
-    sqlx::query(
-        "INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, received_at, attributes, \
-         idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&row.id)
-    .bind(&row.event_type)
-    .bind(&row.kind)
-    .bind(&row.severity)
-    .bind(&row.outcome)
-    .bind(&row.source)
-    .bind(row.occurred_at)
-    .bind(row.received_at)
-    .bind(&row.attributes)
-    .bind(&row.idempotency_key)
-    .execute(&mut *conn)
-    .await?;
+    tx.execute(INSERT_EVENT, event_params(&event_codec::encode(event)))?;
     Ok(())
 }

@@ -4,18 +4,25 @@
 //! released at once, because no other process can be holding it.
 
 mod allocator;
-mod batch_rows;
 mod checkpoint;
 mod deliveries;
 mod events;
 mod wal_flush;
 mod webhooks;
+mod whole_turn;
 mod write_turn;
 
 pub use allocator::route_sqlite_allocations_to_mimalloc;
 
 mod rows {
-    crate::store::row_readers::row_readers!(sqlx::sqlite::SqliteRow);
+    use sqlx::Row as _;
+    crate::store::row_readers::row_readers!(sqlx::sqlite::SqliteRow, sqlx::Error, try_get);
+}
+
+/// The same readers for rows read inside a whole write turn (see [`whole_turn`]).
+mod turn_rows {
+    #![allow(dead_code)] // generated for every table; whole turns read some of them
+    crate::store::row_readers::row_readers!(rusqlite::Row<'_>, rusqlite::Error, get);
 }
 
 mod access {
@@ -192,12 +199,19 @@ impl SqliteStore {
     /// A write transaction, in this process's turn; it takes SQLite's write lock at
     /// once, so two writers never deadlock upgrading read locks.
     async fn begin_write(&self, durability: Durability) -> Result<WriteTx<'_>, StoreError> {
-        let (turn, flush) = match durability {
-            Durability::Durable => (self.write_turn.first().await, self.flush.as_ref()),
-            Durability::Relaxed(writer) => (self.write_turn.after_others(writer).await, None),
-        };
+        let (turn, flush) = self.take_turn(durability).await;
         let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         Ok(WriteTx::new(tx, turn, flush))
+    }
+}
+
+impl SqliteStore {
+    /// This process's write turn, and the flush a durable commit waits for after it.
+    async fn take_turn(&self, durability: Durability) -> (write_turn::Turn<'_>, Option<&WalFlush>) {
+        match durability {
+            Durability::Durable => (self.write_turn.first().await, self.flush.as_ref()),
+            Durability::Relaxed(writer) => (self.write_turn.after_others(writer).await, None),
+        }
     }
 }
 
