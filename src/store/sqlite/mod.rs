@@ -203,9 +203,7 @@ impl SqliteStore {
         let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         Ok(WriteTx::new(tx, turn, flush))
     }
-}
 
-impl SqliteStore {
     /// This process's write turn, and the flush a durable commit waits for after it.
     async fn take_turn(&self, durability: Durability) -> (write_turn::Turn<'_>, Option<&WalFlush>) {
         match durability {
