@@ -545,6 +545,14 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
             percentile(&beside.receipt, 0.99)
         ),
     );
+    row(
+        "  of which until the 202 (stored)",
+        format!(
+            "{:.2} ms / {:.2} ms",
+            percentile(&alone.accepted, 0.99),
+            percentile(&beside.accepted, 0.99)
+        ),
+    );
     node.stop();
     backend.finished("isolation").await;
 }

@@ -5,26 +5,59 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::{PgConnection, Row as _};
 
-use super::rows::read_event;
+use super::rows::{read_event, read_webhook};
 use super::{PgStore, WORK_CHANNEL};
 use crate::domain::event::Event;
 use crate::domain::ids::EventId;
 use crate::domain::webhook::Webhook;
-use crate::store::event_codec;
-use crate::store::fan_out::FanOut;
+use crate::store::fan_out::{FanOut, NewDelivery};
 use crate::store::{Accepted, EventFilter, HandOff, Inserted, StoreError};
+use crate::store::{event_codec, webhook_codec};
 
 impl PgStore {
+    /// Stores events and their deliveries. Without idempotency keys that takes two round
+    /// trips: one read of the subscribers, then one statement that writes the events,
+    /// the deliveries and the wake-up and commits alone. A transaction around them would
+    /// not make the read more current (under READ COMMITTED each statement reads its own
+    /// snapshot); it would only add BEGIN and COMMIT, and on a loopback connection every
+    /// round trip costs about as much as the commit's fsync.
     pub(super) async fn insert_events(
         &self,
         events: &[Event],
         now: DateTime<Utc>,
         hand_off: Option<HandOff<'_>>,
     ) -> Result<Inserted, StoreError> {
+        if events.iter().any(|event| event.idempotency_key.is_some()) {
+            return self.insert_keyed_events(events, now, hand_off).await;
+        }
+        let mut conn = self.pool.acquire().await?;
+        let subscribers = self.subscribers(&mut conn, events).await?;
+        let mut fan_out = FanOut::new(now, hand_off);
+        let accepted = events
+            .iter()
+            .map(|event| Accepted {
+                event_id: event.id.clone(),
+                deliveries: fan_out.add(event, subscribers.of(event)),
+                duplicate: false,
+            })
+            .collect();
+        let fresh: Vec<&Event> = events.iter().collect();
+        write_events(&mut conn, &fresh, &fan_out.rows, fan_out.queued > 0, now).await?;
+        Ok(fan_out.finish(accepted))
+    }
+
+    /// The same with idempotency keys, in a transaction: a keyed event is inserted on
+    /// its own first, and if its key is taken, answered with the first event's id.
+    async fn insert_keyed_events(
+        &self,
+        events: &[Event],
+        now: DateTime<Utc>,
+        hand_off: Option<HandOff<'_>>,
+    ) -> Result<Inserted, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut subscribers: HashMap<String, Vec<Arc<Webhook>>> = HashMap::new();
+        let subscribers = self.subscribers(&mut tx, events).await?;
         let mut accepted = Vec::with_capacity(events.len());
         let mut plain: Vec<&Event> = Vec::new();
         let mut fan_out = FanOut::new(now, hand_off);
@@ -54,92 +87,54 @@ impl PgStore {
             } else {
                 plain.push(event);
             }
-            let code = event.event_type.as_str();
-            if !subscribers.contains_key(code) {
-                let found = self.subscribers(&mut tx, code).await?;
-                subscribers.insert(code.to_string(), found);
-            }
             accepted.push(Accepted {
                 event_id: event.id.clone(),
-                deliveries: fan_out.add(event, &subscribers[code]),
+                deliveries: fan_out.add(event, subscribers.of(event)),
                 duplicate: false,
             });
         }
-        // Multi-row inserts rather than one statement (one round trip) per row.
-        for chunk in plain.chunks(500) {
-            let mut insert = QueryBuilder::<Postgres>::new(
-                "INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, received_at, \
-                 attributes, idempotency_key) ",
-            );
-            insert.push_values(chunk, |mut values, event| {
-                let row = event_codec::encode(event);
-                values
-                    .push_bind(row.id)
-                    .push_bind(row.event_type)
-                    .push_bind(row.kind)
-                    .push_bind(row.severity)
-                    .push_bind(row.outcome)
-                    .push_bind(row.source)
-                    .push_bind(row.occurred_at)
-                    .push_bind(row.received_at)
-                    .push_bind(row.attributes)
-                    .push_bind(row.idempotency_key);
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        let now_ms = now.timestamp_millis();
-        for chunk in fan_out.rows.chunks(1000) {
-            let mut insert = QueryBuilder::<Postgres>::new(
-                "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, \
-                 lease_owner, lease_until, created_at, updated_at) ",
-            );
-            insert.push_values(chunk, |mut values, row| {
-                values
-                    .push_bind(row.id.as_str())
-                    .push_bind(row.event_id.as_str())
-                    .push_bind(row.webhook_id.as_str())
-                    .push_bind("pending")
-                    .push_bind(0_i64)
-                    .push_bind(row.next_attempt_at)
-                    .push_bind(row.lease_owner.as_deref())
-                    .push_bind(row.lease_until)
-                    .push_bind(now_ms)
-                    .push_bind(now_ms);
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        if fan_out.queued > 0 {
-            // Delivered to listening nodes when (and only if) the transaction commits.
-            sqlx::query("SELECT pg_notify($1, '')")
-                .bind(WORK_CHANNEL)
-                .execute(&mut *tx)
-                .await?;
-        }
+        write_events(&mut tx, &plain, &fan_out.rows, fan_out.queued > 0, now).await?;
         tx.commit().await?;
         Ok(fan_out.finish(accepted))
     }
 
-    /// The enabled webhooks subscribed to `code`, in id order.
+    /// The enabled webhooks subscribed to any of the events' types, in one query.
     async fn subscribers(
         &self,
         conn: &mut PgConnection,
-        code: &str,
-    ) -> Result<Vec<Arc<Webhook>>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT w.id FROM webhook_event_types t JOIN webhooks w ON w.id = t.webhook_id \
-             WHERE t.event_type = $1 AND w.enabled ORDER BY w.id",
+        events: &[Event],
+    ) -> Result<Subscribers, StoreError> {
+        let mut codes: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let rows = sqlx::query(
+            "SELECT w.*, ARRAY(SELECT t.event_type FROM webhook_event_types t \
+             WHERE t.webhook_id = w.id ORDER BY t.position) AS event_types \
+             FROM webhooks w WHERE w.enabled AND w.id IN \
+             (SELECT webhook_id FROM webhook_event_types WHERE event_type = ANY($1)) \
+             ORDER BY w.id",
         )
-        .bind(code)
+        .bind(&codes)
         .fetch_all(&mut *conn)
         .await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
+        let mut by_type: HashMap<String, Vec<Arc<Webhook>>> = HashMap::new();
+        for row in &rows {
+            let event_types: Vec<String> = row.try_get("event_types")?;
+            let subscribed: Vec<String> = event_types
+                .iter()
+                .filter(|code| codes.contains(&code.as_str()))
+                .cloned()
+                .collect();
+            let webhook = Arc::new(webhook_codec::decode(
+                read_webhook(row)?,
+                event_types,
+                &self.sealer,
+            )?);
+            for code in subscribed {
+                by_type.entry(code).or_default().push(webhook.clone());
+            }
         }
-        let mut webhooks = self.webhooks_by_ids(conn, &ids).await?;
-        Ok(ids
-            .iter()
-            .filter_map(|id| webhooks.remove(id).map(Arc::new))
-            .collect())
+        Ok(Subscribers(by_type))
     }
 
     pub(super) async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {
@@ -189,6 +184,66 @@ impl PgStore {
             })
             .collect()
     }
+}
+
+/// Subscribers by event type, each list in webhook id order.
+struct Subscribers(HashMap<String, Vec<Arc<Webhook>>>);
+
+impl Subscribers {
+    fn of(&self, event: &Event) -> &[Arc<Webhook>] {
+        self.0
+            .get(event.event_type.as_str())
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Writes the events, their deliveries and (with `wake`) the wake-up in one
+/// statement. Each column goes as one array, so the statement's text is the same for
+/// any number of rows and is prepared once per connection. The deliveries' foreign key
+/// to their event is checked at the end of the statement, after both inserts.
+async fn write_events(
+    conn: &mut PgConnection,
+    events: &[&Event],
+    deliveries: &[NewDelivery],
+    wake: bool,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let rows: Vec<event_codec::EventRow> = events.iter().map(|e| event_codec::encode(e)).collect();
+    sqlx::query(
+        "WITH new_events AS ( \
+           INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, received_at, attributes) \
+           SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                                $7::bigint[], $8::bigint[], $9::text[]) \
+         ), new_deliveries AS ( \
+           INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, \
+                                   lease_owner, lease_until, created_at, updated_at) \
+           SELECT id, event_id, webhook_id, 'pending', 0, next_attempt_at, lease_owner, lease_until, $16, $16 \
+           FROM UNNEST($10::text[], $11::text[], $12::text[], $13::bigint[], $14::text[], $15::bigint[]) \
+                AS d (id, event_id, webhook_id, next_attempt_at, lease_owner, lease_until) \
+         ) \
+         SELECT pg_notify($17, '') WHERE $18",
+    )
+    .bind(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.event_type.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.severity.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.source.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.occurred_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.received_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.attributes.as_str()).collect::<Vec<_>>())
+    .bind(deliveries.iter().map(|d| d.id.as_str()).collect::<Vec<_>>())
+    .bind(deliveries.iter().map(|d| d.event_id.as_str()).collect::<Vec<_>>())
+    .bind(deliveries.iter().map(|d| d.webhook_id.as_str()).collect::<Vec<_>>())
+    .bind(deliveries.iter().map(|d| d.next_attempt_at).collect::<Vec<_>>())
+    .bind(deliveries.iter().map(|d| d.lease_owner.as_deref()).collect::<Vec<_>>())
+    .bind(deliveries.iter().map(|d| d.lease_until).collect::<Vec<_>>())
+    .bind(now.timestamp_millis())
+    .bind(WORK_CHANNEL)
+    .bind(wake)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Inserts the event; with `keyed`, a row with the same idempotency key makes this a
