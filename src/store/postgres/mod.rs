@@ -26,7 +26,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
-use sqlx::{Executor, SqlSafeStr};
+use sqlx::{Connection, Executor, SqlSafeStr};
 use tokio::sync::Notify;
 
 use super::{
@@ -109,6 +109,20 @@ impl PgStore {
             .max_connections(16)
             // An outage answers 503 quickly instead of hanging requests.
             .acquire_timeout(Duration::from_secs(3))
+            // By default the pool pings a connection before every use: one more round
+            // trip for every statement, as costly on loopback as the statement itself.
+            // A connection used within the last second is taken to be alive (as
+            // HikariCP does); one idle for longer is still pinged, so a connection an
+            // outage broke is replaced rather than handed out.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > Duration::from_secs(1) {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if !fsync {
