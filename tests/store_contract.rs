@@ -69,6 +69,7 @@ contract!(
     claims_respect_per_webhook_room,
     disabling_parks_deliveries_and_enabling_resumes_them,
     failing_past_the_window_disables_once,
+    many_failures_in_one_batch_start_the_clock_once_and_disable_once,
     retry_replay_and_the_log,
     retention_deletes_old_succeeded_deliveries_in_batches,
     handed_off_deliveries_are_stored_claimed_and_the_rest_queued,
@@ -510,6 +511,62 @@ async fn failing_past_the_window_disables_once(store: Arc<dyn Store>) {
         store.next_due_at().await.unwrap(),
         None,
         "its deliveries are parked"
+    );
+}
+
+async fn many_failures_in_one_batch_start_the_clock_once_and_disable_once(store: Arc<dyn Store>) {
+    store
+        .insert_webhook(
+            &webhook("w", "dr.host.disconnected", AuthConfig::None),
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .insert_events(&events(6, None), Utc::now())
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_due(&claim("a", Duration::from_secs(60), 10))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 6);
+    let failed = |claimed: &[ClaimedDelivery], windows: &[chrono::DateTime<Utc>]| {
+        claimed
+            .iter()
+            .zip(windows)
+            .map(|(c, window)| {
+                record(
+                    c,
+                    Some("a"),
+                    DeliveryStatus::Retrying,
+                    WebhookHealth::Failing {
+                        disable_if_failing_since: *window,
+                    },
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let clock_started = Utc::now();
+    let hour_ago = clock_started - chrono::Duration::hours(1);
+    let disabled = store
+        .record_attempts(&failed(&claimed[..3], &[hour_ago; 3]), clock_started)
+        .await
+        .unwrap();
+    assert!(disabled.is_empty(), "the failing clock just started");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    // The latest failure's window has passed, the others' have not: the webhook is
+    // disabled, once, and its clock still reads the first batch's time.
+    let now = Utc::now();
+    let disabled = store
+        .record_attempts(&failed(&claimed[3..], &[hour_ago, now, hour_ago]), now)
+        .await
+        .unwrap();
+    assert_eq!(disabled.len(), 1, "{disabled:?}");
+    assert_eq!(disabled[0].reason, DisabledReason::Failing);
+    assert_eq!(
+        disabled[0].failing_since.map(|t| t.timestamp_millis()),
+        Some(clock_started.timestamp_millis())
     );
 }
 

@@ -9,6 +9,7 @@ mod access_sql;
 mod delivery_codec;
 mod event_codec;
 mod fan_out;
+mod health;
 mod postgres;
 mod row_readers;
 pub mod sealing;

@@ -15,6 +15,7 @@ use crate::domain::event::Event;
 use crate::domain::ids::{DeliveryId, WebhookId};
 use crate::store::delivery_codec::{self, AttemptRow};
 use crate::store::event_codec::from_millis;
+use crate::store::health::{HealthChange, health_changes};
 use crate::store::{
     AttemptRecord, AttemptSummary, ClaimRequest, ClaimedDelivery, DeliveryFilter, DisabledWebhook,
     StoreError, WebhookHealth,
@@ -215,33 +216,32 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         }
-        for record in records
-            .iter()
-            .filter(|r| !matches!(r.health, WebhookHealth::Healthy | WebhookHealth::Unchanged))
-        {
-            let id = record.webhook_id.as_str();
-            let newly_disabled = match record.health {
-                // Handled above, all at once.
-                WebhookHealth::Unchanged | WebhookHealth::Healthy => None,
-                WebhookHealth::Failing {
+        for change in health_changes(records) {
+            let newly_disabled = match change {
+                HealthChange::Failing {
+                    webhook,
                     disable_if_failing_since,
                 } => {
-                    sqlx::query("UPDATE webhooks SET failing_since = COALESCE(failing_since, $1) WHERE id = $2")
-                        .bind(now_ms)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                    // Only a clock that is not running is written: a no-op update would
+                    // still leave a new row version behind.
+                    sqlx::query(
+                        "UPDATE webhooks SET failing_since = $1 WHERE id = $2 AND failing_since IS NULL",
+                    )
+                    .bind(now_ms)
+                    .bind(webhook)
+                    .execute(&mut *tx)
+                    .await?;
                     disable(
                         &mut tx,
-                        id,
+                        webhook,
                         DisabledReason::Failing,
-                        Some(disable_if_failing_since.timestamp_millis()),
+                        Some(disable_if_failing_since),
                         now_ms,
                     )
                     .await?
                 }
-                WebhookHealth::Gone => {
-                    disable(&mut tx, id, DisabledReason::Gone, None, now_ms).await?
+                HealthChange::Gone { webhook } => {
+                    disable(&mut tx, webhook, DisabledReason::Gone, None, now_ms).await?
                 }
             };
             disabled.extend(newly_disabled);

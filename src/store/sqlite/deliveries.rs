@@ -14,6 +14,7 @@ use crate::domain::event::Event;
 use crate::domain::ids::{DeliveryId, WebhookId};
 use crate::store::delivery_codec::{self, AttemptRow};
 use crate::store::event_codec::from_millis;
+use crate::store::health::{HealthChange, health_changes};
 use crate::store::{
     AttemptRecord, AttemptSummary, ClaimRequest, ClaimedDelivery, DeliveryFilter, DisabledWebhook,
     StoreError, WebhookHealth,
@@ -170,30 +171,27 @@ impl SqliteStore {
                 )?;
             }
             let mut disabled = Vec::new();
-            for record in records
-                .iter()
-                .filter(|r| !matches!(r.health, WebhookHealth::Healthy | WebhookHealth::Unchanged))
-            {
-                let id = record.webhook_id.as_str();
-                let newly_disabled = match record.health {
-                    // Handled above, all at once.
-                    WebhookHealth::Unchanged | WebhookHealth::Healthy => None,
-                    WebhookHealth::Failing {
+            for change in health_changes(records) {
+                let newly_disabled = match change {
+                    HealthChange::Failing {
+                        webhook,
                         disable_if_failing_since,
                     } => {
                         tx.execute(
-                            "UPDATE webhooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ?",
-                            rusqlite::params![now_ms, id],
+                            "UPDATE webhooks SET failing_since = ? WHERE id = ? AND failing_since IS NULL",
+                            rusqlite::params![now_ms, webhook],
                         )?;
                         disable(
                             tx,
-                            id,
+                            webhook,
                             DisabledReason::Failing,
-                            Some(disable_if_failing_since.timestamp_millis()),
+                            Some(disable_if_failing_since),
                             now_ms,
                         )?
                     }
-                    WebhookHealth::Gone => disable(tx, id, DisabledReason::Gone, None, now_ms)?,
+                    HealthChange::Gone { webhook } => {
+                        disable(tx, webhook, DisabledReason::Gone, None, now_ms)?
+                    }
                 };
                 disabled.extend(newly_disabled);
             }
