@@ -21,8 +21,8 @@ impl PgStore {
     /// trips: one read of the subscribers, then one statement that writes the events,
     /// the deliveries and the wake-up and commits alone. A transaction around them would
     /// not make the read more current (under READ COMMITTED each statement reads its own
-    /// snapshot); it would only add BEGIN and COMMIT, and on a loopback connection every
-    /// round trip costs about as much as the commit's fsync.
+    /// snapshot); it would only add BEGIN and COMMIT. A loopback round trip cost 0.11 ms
+    /// where a committed one-row insert cost 0.27 ms (BENCHMARKS.md, the thirteenth pass).
     pub(super) async fn insert_events(
         &self,
         events: &[Event],
@@ -43,8 +43,8 @@ impl PgStore {
                 duplicate: false,
             })
             .collect();
-        let fresh: Vec<&Event> = events.iter().collect();
-        write_events(&mut conn, &fresh, &fan_out.rows, fan_out.queued > 0, now).await?;
+        let rows = events.iter().map(event_codec::encode).collect();
+        write_events(&mut conn, rows, &fan_out.rows, fan_out.queued > 0, now).await?;
         Ok(fan_out.finish(accepted))
     }
 
@@ -93,7 +93,8 @@ impl PgStore {
                 duplicate: false,
             });
         }
-        write_events(&mut tx, &plain, &fan_out.rows, fan_out.queued > 0, now).await?;
+        let rows = plain.into_iter().map(event_codec::encode).collect();
+        write_events(&mut tx, rows, &fan_out.rows, fan_out.queued > 0, now).await?;
         tx.commit().await?;
         Ok(fan_out.finish(accepted))
     }
@@ -203,12 +204,11 @@ impl Subscribers {
 /// to their event is checked at the end of the statement, after both inserts.
 async fn write_events(
     conn: &mut PgConnection,
-    events: &[&Event],
+    rows: Vec<event_codec::EventRow>,
     deliveries: &[NewDelivery],
     wake: bool,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let rows: Vec<event_codec::EventRow> = events.iter().map(|e| event_codec::encode(e)).collect();
     sqlx::query(
         "WITH new_events AS ( \
            INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, received_at, attributes) \
