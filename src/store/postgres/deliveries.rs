@@ -52,20 +52,24 @@ impl PgStore {
         // the index on (webhook_id, next_attempt_at)), then the earliest overall: a
         // webhook out of room is never looked at, however many deliveries it has
         // waiting. Rows another node is claiming right now are skipped, not waited for.
+        // The chosen rows are updated by their ctid (locked, so it cannot move): a TID
+        // scan whatever the statistics say. Joined back by id instead, the plan cached
+        // while the table was small kept seq-scanning it once it had grown, up to 34 ms
+        // a claim in the 100,000-delivery drain.
         let mut claim = self.begin_relaxed().await?;
         let claimed = sqlx::query(
             "WITH room AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS r(webhook_id, room)), \
              open AS (SELECT w.id AS webhook_id, COALESCE(room.room, $5) AS room \
                       FROM webhooks w LEFT JOIN room ON room.webhook_id = w.id), \
-             due AS (SELECT d.id, d.next_attempt_at FROM open CROSS JOIN LATERAL \
-                       (SELECT id, next_attempt_at FROM deliveries \
+             due AS (SELECT d.ctid, d.next_attempt_at FROM open CROSS JOIN LATERAL \
+                       (SELECT ctid, next_attempt_at FROM deliveries \
                         WHERE webhook_id = open.webhook_id AND next_attempt_at IS NOT NULL \
                           AND next_attempt_at <= $3 \
                         ORDER BY next_attempt_at LIMIT open.room FOR UPDATE SKIP LOCKED) d \
                      WHERE open.room > 0), \
-             chosen AS (SELECT id FROM due ORDER BY next_attempt_at LIMIT $4) \
+             chosen AS (SELECT ctid FROM due ORDER BY next_attempt_at LIMIT $4) \
              UPDATE deliveries d SET next_attempt_at = $6, lease_until = $6, lease_owner = $7 \
-             FROM chosen WHERE d.id = chosen.id \
+             WHERE d.ctid = ANY(ARRAY(SELECT ctid FROM chosen)) \
              RETURNING d.id, d.event_id, d.webhook_id, d.status, d.attempts, d.next_attempt_at, d.last_error, \
                        d.created_at, d.updated_at",
         )
