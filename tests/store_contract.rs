@@ -699,6 +699,10 @@ async fn retention_deletes_old_succeeded_deliveries_in_batches(store: Arc<dyn St
     let left = store.list_deliveries(&all).await.unwrap();
     assert_eq!(left.len(), 1, "the failed one stays");
     assert_eq!(left[0].status, DeliveryStatus::Failed);
+    assert!(
+        store.get_event(&left[0].event_id).await.unwrap().is_some(),
+        "and so does its event"
+    );
 }
 
 /// Room for `left` deliveries, whatever the webhook.
