@@ -53,9 +53,9 @@ impl PgStore {
         // webhook out of room is never looked at, however many deliveries it has
         // waiting. Rows another node is claiming right now are skipped, not waited for.
         // The chosen rows are updated by their ctid (locked, so it cannot move): a TID
-        // scan whatever the statistics say. Joined back by id instead, the plan cached
-        // while the table was small kept seq-scanning it once it had grown, up to 34 ms
-        // a claim in the 100,000-delivery drain.
+        // scan whatever the statistics say. Joined back by id instead, the planner at
+        // times hashed a seq scan of the whole table: 27 of 463 claims in the
+        // 100,000-delivery drain, 34 ms each against 5.5 ms.
         let mut claim = self.begin_relaxed().await?;
         let claimed = sqlx::query(
             "WITH room AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS r(webhook_id, room)), \
