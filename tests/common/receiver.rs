@@ -82,9 +82,9 @@ impl Receiver {
         let app = Router::new().fallback(answer).with_state(shared.clone());
         // The accept queue as deep as the kernel allows (somaxconn, 4096 here; Go's
         // servers take the same). At tokio's 1,024, the 1,000 connections a fan-out
-        // opens at once overflowed it in about one bench run in four; the dropped
-        // handshake's data was sent again after the 200 ms retransmission timeout, and
-        // that one straggler was the line's "last receipt" (225-245 ms against 60-100).
+        // opens at once overflowed it in 4 of 23 bench runs; the dropped handshake's
+        // data was sent again after the 200 ms retransmission timeout, and that one
+        // straggler was the line's "last receipt" (225-245 ms against 59-123 ms).
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let listener = socket.listen(4096).unwrap();

@@ -110,8 +110,8 @@ impl PgStore {
             // sequential one does. At the default (4.0) the planner joined a batch of
             // 256 attempt results to a 26,000-row deliveries table by hashing a seq
             // scan of all of it (15 ms) rather than by 256 index probes (4 ms). This
-            // removed every such plan from the bench's drain; its lines did not move
-            // beyond the noise in three alternating rounds.
+            // removed every such plan from the bench's end-to-end and drain lines;
+            // their numbers did not move beyond the noise in three alternating rounds.
             .options([("random_page_cost", "1.1")]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
