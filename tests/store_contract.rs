@@ -1005,3 +1005,89 @@ async fn postgres_identifier_columns_compare_byte_by_byte() {
         assert_eq!(collation.as_deref(), Some("C"), "{table}.{column}");
     }
 }
+
+/// Retention's search for succeeded deliveries (as `delete_expired` words it), and the
+/// index every store must answer it with: one holding succeeded deliveries alone, so
+/// storing, claiming and finishing any other delivery writes none of its entries.
+const RETENTION_SEARCH: &str =
+    "SELECT id FROM deliveries WHERE status = 'succeeded' AND updated_at < 1 LIMIT 10";
+
+#[tokio::test]
+async fn sqlite_retention_reads_the_succeeded_index_alone() {
+    let (_store, guard) = sqlite().await.unwrap();
+    let dir = guard.downcast_ref::<tempfile::TempDir>().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hookcast.db").display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN QUERY PLAN {RETENTION_SEARCH}"
+    )))
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let steps: Vec<&str> = plan.iter().map(|(_, _, _, step)| step.as_str()).collect();
+    assert_eq!(
+        steps,
+        ["SEARCH deliveries USING INDEX deliveries_succeeded_by_update (updated_at<?)"]
+    );
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries' \
+         AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        indexes,
+        [
+            "deliveries_by_event",
+            "deliveries_by_webhook",
+            "deliveries_due_by_webhook",
+            "deliveries_succeeded_by_update"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn postgres_retention_reads_the_succeeded_index_alone() {
+    let Some((_store, guard)) = postgres().await else {
+        return;
+    };
+    let database = guard.downcast_ref::<TestDatabase>().unwrap();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&database.url)
+        .await
+        .unwrap();
+    // With the table empty the planner would rather scan it; this asks what it would
+    // do with an index on hand.
+    sqlx::query("SET enable_seqscan = off")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let plan: Vec<String> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN {RETENTION_SEARCH}")))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert!(
+        plan.iter()
+            .any(|line| line.contains("deliveries_succeeded_by_update")),
+        "{plan:#?}"
+    );
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT indexname::text FROM pg_indexes WHERE tablename = 'deliveries' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        indexes,
+        [
+            "deliveries_by_event",
+            "deliveries_by_webhook",
+            "deliveries_due_by_webhook",
+            "deliveries_pkey",
+            "deliveries_succeeded_by_update"
+        ]
+    );
+}

@@ -85,6 +85,11 @@ pub fn migrator() -> Migrator {
             "byte order ids",
             include_str!("../../../migrations/postgres/0006_byte_order_ids.sql"),
         ),
+        migration(
+            7,
+            "succeeded index",
+            include_str!("../../../migrations/postgres/0007_succeeded_index.sql"),
+        ),
     ])
 }
 

@@ -109,6 +109,11 @@ fn migrator() -> Migrator {
             "one due index",
             include_str!("../../../migrations/sqlite/0008_one_due_index.sql"),
         ),
+        migration(
+            9,
+            "succeeded index",
+            include_str!("../../../migrations/sqlite/0009_succeeded_index.sql"),
+        ),
     ])
 }
 
