@@ -2,9 +2,10 @@
 //!
 //! Starts the release `hookcast` binary as a child process (so its memory can be read
 //! from /proc) against a local receiver, on SQLite and on PostgreSQL, and prints:
-//! the raw POST ceiling of this machine, ingest rates, end-to-end delivery rate,
-//! latency at 500 events/s, fan-out to 1,000 webhooks, a 100,000-delivery backlog's
-//! drain rate and peak RSS, and a healthy webhook's p99 beside a timing-out one.
+//! the raw POST ceiling of this machine (best of three runs), ingest rates, the
+//! end-to-end delivery rate (best of three rounds), latency at 500 events/s, fan-out
+//! to 1,000 webhooks, a 100,000-delivery backlog's drain rate and peak RSS, and a
+//! healthy webhook's p99 beside a timing-out one.
 //! Scale it down with HOOKCAST_BENCH_SCALE=0.1 for a quick look; BENCH_IN_FLIGHT and
 //! BENCH_PER_WEBHOOK set the server's in-flight limits (default 256 and 128; the
 //! ceiling is measured at the per-webhook limit, the end-to-end line's concurrency);
@@ -292,6 +293,52 @@ async fn steady_latency(
     }
 }
 
+/// One round of the end-to-end line.
+struct EndToEnd {
+    rate: f64,
+    cpu_per_delivery: Duration,
+    /// Until the last batch of events was accepted.
+    accepted: Duration,
+    /// Until the receiver had every delivery.
+    elapsed: Duration,
+}
+
+/// Posts 50,000 events in batches of 100 (4 clients) to the one webhook subscribed
+/// and waits until the receiver has every delivery.
+async fn end_to_end_round(
+    client: &reqwest::Client,
+    node: &Node,
+    receiver: &Receiver,
+    prefix: &'static str,
+) -> EndToEnd {
+    let total = scale(50_000);
+    let before = receiver.count();
+    let cpu_before = node.cpu_time();
+    let started = Instant::now();
+    post_batches(
+        client,
+        &node.base,
+        total / 100,
+        4,
+        prefix,
+        "dr.host.disconnected",
+    )
+    .await;
+    // Alone, batched ingest takes a tenth of this line's time; when it takes nearly
+    // all of it, the events waited for the same writer as the deliveries' bookkeeping.
+    let accepted = started.elapsed();
+    receiver
+        .wait_for(before + total, Duration::from_secs(600))
+        .await;
+    let elapsed = started.elapsed();
+    EndToEnd {
+        rate: total as f64 / elapsed.as_secs_f64(),
+        cpu_per_delivery: (node.cpu_time() - cpu_before) / total as u32,
+        accepted,
+        elapsed,
+    }
+}
+
 /// Where each measurement gets a database of its own.
 enum Backend {
     Sqlite(std::path::PathBuf),
@@ -382,41 +429,36 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
     );
 
     // End to end: events in batches, one webhook, until the receiver has them all.
+    // The best of three rounds, as the ceiling it is compared with: on a shared VM
+    // noise only ever lowers either.
     let receiver = Receiver::start().await;
     add_webhook(&client, &node, "e2e", &receiver.url(), json!({})).await;
-    let total = scale(50_000);
-    let cpu_before = node.cpu_time();
-    let started = Instant::now();
-    post_batches(
-        &client,
-        &node.base,
-        total / 100,
-        4,
-        "e",
-        "dr.host.disconnected",
-    )
-    .await;
-    // Alone, batched ingest takes a tenth of this line's time; when it takes nearly
-    // all of it, the events waited for the same writer as the deliveries' bookkeeping.
-    let accepted = started.elapsed();
-    receiver.wait_for(total, Duration::from_secs(600)).await;
-    let elapsed = started.elapsed();
-    let e2e = total as f64 / elapsed.as_secs_f64();
-    let cpu_per_delivery = (node.cpu_time() - cpu_before).as_secs_f64() / total as f64;
+    let mut rounds = Vec::new();
+    for prefix in ["ea", "eb", "ec"] {
+        rounds.push(end_to_end_round(&client, &node, &receiver, prefix).await);
+    }
+    let best = rounds
+        .iter()
+        .max_by(|a, b| a.rate.total_cmp(&b.rate))
+        .unwrap();
     row(
         "end to end, deliveries",
         format!(
-            "{e2e:>9.0} /s ({:.1} % of the ceiling), server CPU {:.0} µs each",
-            e2e / ceiling * 100.0,
-            cpu_per_delivery * 1e6
+            "{:>9.0} /s ({:.1} % of the ceiling), server CPU {:.0} µs each; best of {:.0}, {:.0}, {:.0}",
+            best.rate,
+            best.rate / ceiling * 100.0,
+            best.cpu_per_delivery.as_secs_f64() * 1e6,
+            rounds[0].rate,
+            rounds[1].rate,
+            rounds[2].rate
         ),
     );
     row(
         "  of which until all events were accepted",
         format!(
             "{:>9.2} s of {:.2} s",
-            accepted.as_secs_f64(),
-            elapsed.as_secs_f64()
+            best.accepted.as_secs_f64(),
+            best.elapsed.as_secs_f64()
         ),
     );
 
