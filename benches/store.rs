@@ -1,14 +1,21 @@
-//! The embedded store alone: CPU time per delivery for each step of its life in
-//! SQLite (ingest with its fan-out, claim, recording the result), with no HTTP around
-//! it. The end-to-end line of `throughput` moves by ±20 % with a shared machine's
-//! load; the CPU this process spends on the same store work moves far less, so small
-//! changes to the store can be compared here first.
+//! The store alone: CPU time per delivery for each step of its life (ingest with its
+//! fan-out, claim, recording the result), with no HTTP around it. The end-to-end line
+//! of `throughput` moves by ±20 % with a shared machine's load; the CPU spent on the
+//! same store work moves far less, so small changes to a store can be compared here
+//! first.
 //!
-//! Run: `cargo bench --bench store` (HOOKCAST_BENCH_SCALE=0.1 for a quick look).
-//! Only SQLite: PostgreSQL's work happens in its own server process, not in this one.
+//! Run: `cargo bench --bench store` (HOOKCAST_BENCH_SCALE=0.1 for a quick look);
+//! BENCH_STORES=sqlite (or postgres) runs one store. On PostgreSQL the CPU counted is
+//! this process's and the PostgreSQL server's (every `postgres` process on the
+//! machine), each printed, since most of the work happens there; the server is
+//! HOOKCAST_TEST_POSTGRES_URL (default the local one), a fresh database per round.
 
 #[path = "common/process.rs"]
 mod process;
+
+#[allow(dead_code)]
+#[path = "../tests/common/postgres.rs"]
+mod postgres;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +32,8 @@ use hookcast::domain::validation::FieldErrors;
 use hookcast::domain::webhook::{EventTypeSet, Webhook, WebhookSpec};
 use hookcast::domain::webhook_name::WebhookName;
 use hookcast::store::{
-    AttemptRecord, ClaimRequest, ClaimedDelivery, Sealer, SqliteStore, Store, WebhookHealth,
+    AttemptRecord, ClaimRequest, ClaimedDelivery, PgStore, Sealer, SqliteStore, Store,
+    WebhookHealth,
 };
 use serde_json::json;
 
@@ -152,30 +160,60 @@ fn success(claimed: &ClaimedDelivery) -> AttemptRecord {
     }
 }
 
-/// Runs `step` and returns (CPU µs per delivery, deliveries per second of wall time).
-async fn measure<F: std::future::Future<Output = usize>>(step: F) -> (f64, f64) {
-    let cpu = process::cpu_time("self");
+/// One step's cost per delivery: CPU µs of this process, of the PostgreSQL server
+/// (zero on SQLite), and deliveries per second of wall time.
+#[derive(Clone, Copy)]
+struct Step {
+    cpu_here: f64,
+    cpu_server: f64,
+    rate: f64,
+}
+
+/// Runs `step` and measures it.
+async fn measure<F: std::future::Future<Output = usize>>(step: F) -> Step {
+    let (here, server) = (
+        process::cpu_time("self"),
+        process::cpu_time_of_command("postgres"),
+    );
     let wall = Instant::now();
     let deliveries = step.await;
-    let cpu = (process::cpu_time("self") - cpu).as_secs_f64();
+    let here = (process::cpu_time("self") - here).as_secs_f64();
+    let server = (process::cpu_time_of_command("postgres") - server).as_secs_f64();
     let wall = wall.elapsed().as_secs_f64();
-    (
-        cpu * 1e6 / deliveries as f64,
-        deliveries as f64 / wall.max(1e-9),
-    )
+    Step {
+        cpu_here: here * 1e6 / deliveries as f64,
+        cpu_server: server * 1e6 / deliveries as f64,
+        rate: deliveries as f64 / wall.max(1e-9),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 /// One round on a new database: ingest, claim everything, record every result.
-async fn round(events_total: usize) -> [(f64, f64); 3] {
+async fn round(backend: Backend, events_total: usize) -> [Step; 3] {
     let dir = tempfile::tempdir().unwrap();
-    let sealer = Sealer::load_or_create(None, &dir.path().join("secret.key")).unwrap();
-    let url = format!("sqlite://{}", dir.path().join("hookcast.db").display());
+    let sealer = Arc::new(Sealer::load_or_create(None, &dir.path().join("secret.key")).unwrap());
     // Durable, as served: the 202 waits for the disk.
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&url, Arc::new(sealer), true)
-            .await
-            .unwrap(),
-    );
+    let (store, _database): (Arc<dyn Store>, Option<postgres::TestDatabase>) = match backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", dir.path().join("hookcast.db").display());
+            let store = SqliteStore::open(&url, sealer, true).await.unwrap();
+            (Arc::new(store), None)
+        }
+        Backend::Postgres => {
+            let database = postgres::TestDatabase::create()
+                .await
+                .expect("PostgreSQL for the store bench");
+            let store = PgStore::open(&database.url, sealer, true, None)
+                .await
+                .unwrap();
+            (Arc::new(store), Some(database))
+        }
+    };
     for i in 0..WEBHOOKS {
         store.insert_webhook(&webhook(i), None).await.unwrap();
     }
@@ -238,7 +276,56 @@ async fn round(events_total: usize) -> [(f64, f64); 3] {
         left, 0,
         "deliveries left unfinished after recording every result"
     );
+    // The pool's connections close before the database is dropped.
+    drop(store);
     [ingest, claim, results]
+}
+
+/// Five rounds on one store, and their medians.
+async fn run_store(backend: Backend, events_total: usize) {
+    let rounds = 5;
+    let mut all: Vec<[Step; 3]> = Vec::new();
+    for _ in 0..rounds {
+        all.push(round(backend, events_total).await);
+    }
+    let (label, cpu_columns) = match backend {
+        Backend::Sqlite => ("SQLite", "CPU of this process"),
+        Backend::Postgres => (
+            "PostgreSQL",
+            "CPU of this process + of the PostgreSQL server",
+        ),
+    };
+    println!(
+        "{label} store alone: {events_total} events x {WEBHOOKS} webhooks per round, {rounds} rounds; \
+         {cpu_columns} per delivery (median, min) and wall rate (median)"
+    );
+    for (i, step) in [
+        "ingest, batches of 100 events",
+        "claim, up to 128 per claim",
+        "record results, 1-192 per batch",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let median_min = |of: fn(&Step) -> f64| {
+            let mut values: Vec<f64> = all.iter().map(|r| of(&r[i])).collect();
+            values.sort_by(f64::total_cmp);
+            (values[values.len() / 2], values[0])
+        };
+        let (total, total_min) = median_min(|s| s.cpu_here + s.cpu_server);
+        let (rate, _) = median_min(|s| s.rate);
+        let split = match backend {
+            Backend::Sqlite => String::new(),
+            Backend::Postgres => {
+                let (here, _) = median_min(|s| s.cpu_here);
+                let (server, _) = median_min(|s| s.cpu_server);
+                format!("  ({here:.1} here + {server:.1} in PostgreSQL)")
+            }
+        };
+        println!(
+            "{step:<32} {total:>6.1} µs CPU (min {total_min:>5.1})  {rate:>8.0} deliveries/s{split}"
+        );
+    }
 }
 
 #[tokio::main]
@@ -254,36 +341,14 @@ async fn main() {
         .unwrap_or(1.0);
     let events_total =
         ((50_000.0 * scale) as usize).max(INGEST_BATCH) / INGEST_BATCH * INGEST_BATCH;
-    let rounds = 5;
-    let mut all: Vec<[(f64, f64); 3]> = Vec::new();
-    for _ in 0..rounds {
-        all.push(round(events_total).await);
+    let stores = std::env::var("BENCH_STORES").unwrap_or("sqlite,postgres".into());
+    for (name, backend) in [("sqlite", Backend::Sqlite), ("postgres", Backend::Postgres)] {
+        if stores.contains(name) {
+            run_store(backend, events_total).await;
+        }
     }
-    println!(
-        "SQLite store alone: {events_total} events x {WEBHOOKS} webhooks per round, {rounds} rounds; \
-         CPU of this process per delivery (median, min) and wall rate (median)"
-    );
     println!(
         "peak RSS of this process: {:.0} MiB",
         process::peak_rss_mib("self")
     );
-    for (i, step) in [
-        "ingest, batches of 100 events",
-        "claim, up to 128 per claim",
-        "record results, 1-192 per batch",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let mut cpu: Vec<f64> = all.iter().map(|r| r[i].0).collect();
-        let mut rate: Vec<f64> = all.iter().map(|r| r[i].1).collect();
-        cpu.sort_by(f64::total_cmp);
-        rate.sort_by(f64::total_cmp);
-        println!(
-            "{step:<32} {:>6.1} µs CPU (min {:>5.1})  {:>8.0} deliveries/s",
-            cpu[cpu.len() / 2],
-            cpu[0],
-            rate[rate.len() / 2]
-        );
-    }
 }

@@ -12,6 +12,8 @@
 //! BENCH_STORES=sqlite (or postgres) runs one store; BENCH_SERVER_LOG=<filter> shows
 //! the server's log.
 
+// Shared with the store bench, which also counts the PostgreSQL server's CPU.
+#[allow(dead_code)]
 #[path = "common/process.rs"]
 mod process;
 #[path = "../tests/common/receiver.rs"]

@@ -29,3 +29,27 @@ pub fn peak_rss_mib(pid: &str) -> f64 {
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
+
+/// CPU time used so far by every running process whose command is `command` (for
+/// PostgreSQL: the backends serving this process's connections, and its background
+/// writers and autovacuum, which work for them too).
+pub fn cpu_time_of_command(command: &str) -> Duration {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Duration::ZERO;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter(|entry| {
+            std::fs::read_to_string(entry.path().join("comm"))
+                .is_ok_and(|comm| comm.trim_end() == command)
+        })
+        .map(|entry| cpu_time(&entry.file_name().to_string_lossy()))
+        .sum()
+}
