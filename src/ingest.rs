@@ -63,9 +63,27 @@ impl IngestQueue {
     }
 }
 
+/// Tries at storing one group while webhooks it fans out to are being deleted.
+const TRIES_WHILE_SUBSCRIBERS_CHANGE: usize = 3;
+
 impl Committer {
-    /// One transaction; then the handed-over deliveries start.
+    /// Stores the events. A webhook deleted between reading the subscribers and
+    /// writing the deliveries makes the store write nothing (PostgreSQL); the next try
+    /// reads the subscribers again, as if the events had arrived after the deletion.
     async fn commit(&self, events: &[Event]) -> Result<Vec<Accepted>, StoreError> {
+        let mut tries = 1;
+        loop {
+            match self.commit_once(events).await {
+                Err(StoreError::SubscriberGone) if tries < TRIES_WHILE_SUBSCRIBERS_CHANGE => {
+                    tries += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// One transaction; then the handed-over deliveries start.
+    async fn commit_once(&self, events: &[Event]) -> Result<Vec<Accepted>, StoreError> {
         let now = Utc::now();
         let mut reservation = self.dispatch.as_ref().and_then(DispatchHandle::reserve);
         let hand_off = match (&self.dispatch, reservation.as_mut()) {

@@ -7,24 +7,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use common::fixtures::{claim, events, record, webhook};
 use common::postgres::TestDatabase;
 use hookcast::domain::audit::{AuditEntry, AuditFilter};
 use hookcast::domain::auth::AuthConfig;
-use hookcast::domain::catalog::Catalog;
-use hookcast::domain::choices::{DisabledReason, Format, Language, WebhookKind};
-use hookcast::domain::delivery::{Attempt, DeliveryStatus, LoggedRequest};
-use hookcast::domain::event::{Event, EventInput};
-use hookcast::domain::ids::AttemptId;
+use hookcast::domain::choices::{DisabledReason, Language};
+use hookcast::domain::delivery::DeliveryStatus;
 use hookcast::domain::ids::WebhookId;
 use hookcast::domain::secret::Secret;
-use hookcast::domain::target_url::TargetUrl;
 use hookcast::domain::token::{self, Scope, Scopes, TokenHash};
-use hookcast::domain::validation::FieldErrors;
-use hookcast::domain::webhook::{EventTypeSet, Webhook, WebhookSpec};
+use hookcast::domain::webhook::Webhook;
 use hookcast::domain::webhook_name::WebhookName;
 use hookcast::store::{
-    AttemptRecord, ClaimRequest, ClaimedDelivery, DeliveryFilter, HandOff, PgStore, Sealer, Slots,
-    SqliteStore, Store, StoreError, WebhookHealth,
+    AttemptRecord, ClaimedDelivery, DeliveryFilter, HandOff, PgStore, Sealer, Slots, SqliteStore,
+    Store, StoreError, WebhookHealth,
 };
 use serde_json::json;
 
@@ -79,51 +75,6 @@ contract!(
     results_for_a_deleted_webhook_are_dropped_and_the_rest_recorded,
 );
 
-fn webhook(name: &str, code: &str, auth: AuthConfig) -> Webhook {
-    let mut errors = FieldErrors::default();
-    let kind = if code.starts_with("alarm.") {
-        WebhookKind::Alarms
-    } else {
-        WebhookKind::Events
-    };
-    let spec = WebhookSpec {
-        name: WebhookName::parse(name).unwrap(),
-        kind,
-        url: TargetUrl::parse("https://example.com/hook").unwrap(),
-        language: Language::ZhCn,
-        auth,
-        format: Format::Json,
-        enabled: true,
-        event_types: EventTypeSet::parse(
-            &[code.to_string()],
-            kind,
-            Catalog::builtin(),
-            &mut errors,
-        )
-        .unwrap(),
-        headers: Default::default(),
-        timeout: None,
-        template: None,
-        time_zone: None,
-        mentions: Default::default(),
-        tls: Default::default(),
-    };
-    Webhook::new(spec, Utc::now())
-}
-
-fn events(n: usize, key: Option<&str>) -> Vec<Event> {
-    (0..n)
-        .map(|i| {
-            let mut body = json!({"type": "dr.host.disconnected", "source": format!("h{i}"), "result": "failure"});
-            if let Some(key) = key {
-                body["idempotency_key"] = json!(key);
-            }
-            let input: EventInput = serde_json::from_value(body).unwrap();
-            input.into_event(Catalog::builtin(), Utc::now(), "").unwrap()
-        })
-        .collect()
-}
-
 /// Two webhooks subscribed to `dr.host.disconnected`, then `count` such events: a
 /// delivery for each webhook per event, all due.
 async fn two_subscribers_with_events(
@@ -139,55 +90,6 @@ async fn two_subscribers_with_events(
         .await
         .unwrap();
     (first, second)
-}
-
-fn claim(owner: &str, lease: Duration, per_webhook: usize) -> ClaimRequest {
-    ClaimRequest {
-        now: Utc::now(),
-        limit: 100,
-        owner: owner.into(),
-        lease,
-        per_webhook,
-        webhook_room: Vec::new(),
-    }
-}
-
-fn record(
-    claimed: &ClaimedDelivery,
-    owner: Option<&str>,
-    status: DeliveryStatus,
-    health: WebhookHealth,
-) -> AttemptRecord {
-    AttemptRecord {
-        attempt: Attempt {
-            id: AttemptId::generate(),
-            delivery_id: claimed.delivery.id.clone(),
-            number: claimed.delivery.attempts + 1,
-            started_at: Utc::now(),
-            duration_ms: 3,
-            request: LoggedRequest {
-                method: "POST".into(),
-                url: "https://example.com/hook".into(),
-                headers: vec![("content-type".into(), "application/json".into())],
-                body: "{}".into(),
-            },
-            response_status: Some(if status == DeliveryStatus::Succeeded {
-                200
-            } else {
-                500
-            }),
-            response_headers: vec![],
-            response_body: Some("answer".into()),
-            error_kind: None,
-            error_message: None,
-        },
-        webhook_id: claimed.webhook.id.clone(),
-        owner: owner.map(str::to_string),
-        status,
-        next_attempt_at: (status == DeliveryStatus::Retrying).then(Utc::now),
-        last_error: None,
-        health,
-    }
 }
 
 async fn webhooks_round_trip_with_sealed_secrets(store: Arc<dyn Store>) {

@@ -71,6 +71,8 @@ impl From<StoreError> for ApiError {
             )),
             StoreError::NotFound => ApiError::NotFound("webhook"),
             StoreError::Database(error) if database_unavailable(&error) => ApiError::Unavailable,
+            // Only after the ingest committer's own tries: publishing again will do.
+            StoreError::SubscriberGone => ApiError::Unavailable,
             other => ApiError::Internal(other.to_string()),
         }
     }

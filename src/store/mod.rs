@@ -67,6 +67,10 @@ pub enum StoreError {
     NotFound,
     #[error("the delivery is being attempted right now")]
     InFlight,
+    /// A webhook the events fan out to was deleted while they were being stored;
+    /// nothing was stored, and storing them again fans out to the webhooks left.
+    #[error("a subscribed webhook was deleted while the events were being stored")]
+    SubscriberGone,
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
     #[error(transparent)]

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub mod fixtures;
 pub mod postgres;
 pub mod process;
 pub mod receiver;

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{PgConnection, Postgres, Row, Transaction};
 
 use super::PgStore;
 use super::events::insert_event_row;
@@ -123,7 +123,9 @@ impl PgStore {
         // Three statements per batch, whatever its size, rather than three per record:
         // each statement is a round trip to the server. The attempts of deliveries
         // deleted meanwhile (their webhook was deleted) are dropped: a batch failing on
-        // them would be retried forever and hold up every result behind it.
+        // them would be retried forever and hold up every result behind it. The others'
+        // deliveries stay locked until this commits, so that deleting one also finds
+        // its attempts (migration 0008: no foreign key).
         let rows: Vec<AttemptRow> = records
             .iter()
             .map(|r| delivery_codec::encode_attempt(&r.attempt))
@@ -137,7 +139,7 @@ impl PgStore {
              $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[]) \
              AS v(id, delivery_id, number, started_at, duration_ms, request, response_status, \
                   response_headers, response_body, error_kind, error_message) \
-             WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.delivery_id)",
+             WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.delivery_id FOR KEY SHARE)",
         )
         .bind(column(|r| Some(r.id.clone())))
         .bind(column(|r| Some(r.delivery_id.clone())))
@@ -282,9 +284,11 @@ impl PgStore {
         let id = DeliveryId::generate();
         let mut tx = self.pool.begin().await?;
         insert_event_row(&mut tx, event, false).await?;
-        sqlx::query(
+        // The webhook stays until this commits (migration 0008: no foreign key).
+        let inserted = sqlx::query(
             "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'pending', 0, NULL, $4, $4)",
+             SELECT $1, $2, $3, 'pending', 0, NULL, $4, $4 \
+             WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = $3 FOR KEY SHARE)",
         )
         .bind(id.as_str())
         .bind(event.id.as_str())
@@ -292,6 +296,9 @@ impl PgStore {
         .bind(now_ms)
         .execute(&mut *tx)
         .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
         tx.commit().await?;
         Ok(self.get_delivery(&id).await?.ok_or(StoreError::NotFound)?.0)
     }
@@ -354,15 +361,15 @@ impl PgStore {
         let before = before.timestamp_millis();
         let mut tx = self.pool.begin().await?;
         // SKIP LOCKED: rows another node is cleaning (or delivering) are left alone.
-        let deleted = sqlx::query(
+        let deleted: Vec<String> = sqlx::query_scalar(
             "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE status = 'succeeded' \
-             AND updated_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+             AND updated_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id",
         )
         .bind(before)
         .bind(batch as i64)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .fetch_all(&mut *tx)
+        .await?;
+        delete_attempts_of(&mut tx, &deleted).await?;
         sqlx::query(
             "UPDATE attempts SET response_body = NULL, request = jsonb_set(request::jsonb, '{body}', '\"\"')::text \
              WHERE id IN (SELECT id FROM attempts WHERE started_at < $1 AND response_body IS NOT NULL \
@@ -381,7 +388,7 @@ impl PgStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(deleted)
+        Ok(deleted.len() as u64)
     }
 
     pub(super) async fn attempt_summaries(
@@ -512,4 +519,20 @@ async fn disable(
         reason,
         failing_since: failing_since.map(from_millis),
     }))
+}
+
+/// Deletes the attempts of deliveries this transaction has just deleted. A statement
+/// of its own, after theirs: it reads a newer snapshot, which holds every attempt
+/// committed by those that had the deliveries locked (migration 0008).
+async fn delete_attempts_of(
+    tx: &mut PgConnection,
+    deliveries: &[String],
+) -> Result<(), StoreError> {
+    if !deliveries.is_empty() {
+        sqlx::query("DELETE FROM attempts WHERE delivery_id = ANY($1)")
+            .bind(deliveries)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
 }

@@ -14,7 +14,7 @@ use crate::domain::ids::EventId;
 use crate::domain::webhook::Webhook;
 use crate::store::fan_out::{FanOut, NewDelivery};
 use crate::store::{Accepted, EventFilter, HandOff, Inserted, StoreError};
-use crate::store::{event_codec, webhook_codec};
+use crate::store::{delivery_codec, event_codec, webhook_codec};
 
 impl PgStore {
     /// Stores events and their deliveries. Without idempotency keys that takes two round
@@ -200,8 +200,13 @@ impl Subscribers {
 
 /// Writes the events, their deliveries and (with `wake`) the wake-up in one
 /// statement. Each column goes as one array, so the statement's text is the same for
-/// any number of rows and is prepared once per connection. The deliveries' foreign key
-/// to their event is checked at the end of the statement, after both inserts.
+/// any number of rows and is prepared once per connection.
+///
+/// The statement first locks the webhooks fanned out to (`FOR KEY SHARE`, once each),
+/// which holds off their deletion until it commits, and writes nothing if one of them
+/// is already gone ([`StoreError::SubscriberGone`]): the subscribers were read a
+/// moment before, outside any transaction. This does once per statement what foreign
+/// keys did once per delivery (migration 0008).
 async fn write_events(
     conn: &mut PgConnection,
     rows: Vec<event_codec::EventRow>,
@@ -209,19 +214,27 @@ async fn write_events(
     wake: bool,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "WITH new_events AS ( \
+    let webhook_ids = delivery_codec::distinct(deliveries.iter().map(|d| d.webhook_id.as_str()));
+    let complete: bool = sqlx::query_scalar(
+        "WITH live AS ( \
+           SELECT id FROM webhooks WHERE id = ANY($19::text[]) FOR KEY SHARE \
+         ), complete AS ( \
+           SELECT count(*) = cardinality($19::text[]) AS ok FROM live \
+         ), new_events AS ( \
            INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, received_at, attributes) \
            SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
                                 $7::bigint[], $8::bigint[], $9::text[]) \
+           WHERE (SELECT ok FROM complete) \
          ), new_deliveries AS ( \
            INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, \
                                    lease_owner, lease_until, created_at, updated_at) \
            SELECT id, event_id, webhook_id, 'pending', 0, next_attempt_at, lease_owner, lease_until, $16, $16 \
            FROM UNNEST($10::text[], $11::text[], $12::text[], $13::bigint[], $14::text[], $15::bigint[]) \
                 AS d (id, event_id, webhook_id, next_attempt_at, lease_owner, lease_until) \
+           WHERE (SELECT ok FROM complete) \
          ) \
-         SELECT pg_notify($17, '') WHERE $18",
+         SELECT ok FROM complete, \
+           LATERAL (SELECT CASE WHEN $18 AND ok THEN pg_notify($17, '') END) AS wake",
     )
     .bind(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.event_type.as_str()).collect::<Vec<_>>())
@@ -241,9 +254,14 @@ async fn write_events(
     .bind(now.timestamp_millis())
     .bind(WORK_CHANNEL)
     .bind(wake)
-    .execute(&mut *conn)
+    .bind(webhook_ids)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    if complete {
+        Ok(())
+    } else {
+        Err(StoreError::SubscriberGone)
+    }
 }
 
 /// Inserts the event; with `keyed`, a row with the same idempotency key makes this a

@@ -90,6 +90,11 @@ pub fn migrator() -> Migrator {
             "succeeded index",
             include_str!("../../../migrations/postgres/0007_succeeded_index.sql"),
         ),
+        migration(
+            8,
+            "store checks references",
+            include_str!("../../../migrations/postgres/0008_store_checks_references.sql"),
+        ),
     ])
 }
 

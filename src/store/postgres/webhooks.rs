@@ -226,6 +226,21 @@ impl PgStore {
             .bind(id.as_str())
             .execute(&mut *tx)
             .await?;
+        // Then its deliveries and their attempts (migration 0008: no foreign keys), in
+        // this order, each a statement of its own. Deleting the webhook waited for
+        // ingests that had it locked, so their deliveries are committed; locking the
+        // deliveries waits for results being recorded, so their attempts are too; and
+        // each later statement reads a snapshot that holds what it waited for.
+        for step in [
+            "SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE webhook_id = $1 FOR UPDATE) AS locked",
+            "DELETE FROM attempts USING deliveries d WHERE attempts.delivery_id = d.id AND d.webhook_id = $1",
+            "DELETE FROM deliveries WHERE webhook_id = $1",
+        ] {
+            sqlx::query(step)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         if deleted.rows_affected() > 0
             && let Some(entry) = audit
         {
