@@ -1,8 +1,8 @@
 -- The store keeps deliveries and attempts pointing at rows that exist, instead of
 -- foreign keys. PostgreSQL checks a foreign key once per inserted row, each check an
 -- SPI query of its own (three per delivery: its event, its webhook, and its attempt's
--- delivery): 40 % of PostgreSQL's CPU to store events and 25 % to record results in
--- the store bench. The store checks once per statement instead:
+-- delivery): in the store bench, a third of PostgreSQL's CPU to store events and a
+-- fifth of it to record results. The store checks once per statement instead:
 -- - a delivery is only ever inserted in the same statement or transaction as its
 --   event, and an event is only deleted when no delivery points at it;
 -- - ingest locks the webhooks it fans out to (FOR KEY SHARE, once each per statement)
