@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::TestApp;
-use common::fixtures::{claim, events, record, webhook};
+use common::fixtures::{claim, events, succeeded, webhook};
 use common::postgres::TestDatabase;
 use hookcast::domain::auth::AuthConfig;
-use hookcast::domain::delivery::DeliveryStatus;
 use hookcast::domain::webhook::Webhook;
-use hookcast::store::{AttemptRecord, PgStore, Sealer, Store, StoreError, WebhookHealth};
+use hookcast::store::{AttemptRecord, ClaimedDelivery, PgStore, Sealer, Store, StoreError};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
@@ -37,6 +36,18 @@ async fn store_and_connection() -> Option<(TestDatabase, Arc<dyn Store>, PgConne
     }
     let conn = PgConnection::connect(&database.url).await.unwrap();
     Some((database, store, conn, hooks))
+}
+
+/// Stores `events` events (a delivery to each webhook apiece) and claims them all.
+async fn stored_and_claimed(store: &Arc<dyn Store>, events_stored: usize) -> Vec<ClaimedDelivery> {
+    store
+        .insert_events(&events(events_stored, None), Utc::now())
+        .await
+        .unwrap();
+    store
+        .claim_due(&claim("a", Duration::from_secs(60), 10))
+        .await
+        .unwrap()
 }
 
 /// Waits (up to 10 s) until a session of this database waits for a row lock.
@@ -121,14 +132,7 @@ async fn a_result_racing_its_deliverys_deletion_is_dropped() {
     let Some((database, store, mut deleter, [_kept, gone])) = store_and_connection().await else {
         return;
     };
-    store
-        .insert_events(&events(2, None), Utc::now())
-        .await
-        .unwrap();
-    let claimed = store
-        .claim_due(&claim("a", Duration::from_secs(60), 10))
-        .await
-        .unwrap();
+    let claimed = stored_and_claimed(&store, 2).await;
     assert_eq!(claimed.len(), 4);
     let doomed = claimed.iter().find(|c| c.webhook.id == gone.id).unwrap();
 
@@ -138,17 +142,7 @@ async fn a_result_racing_its_deliverys_deletion_is_dropped() {
         .execute(&mut *tx)
         .await
         .unwrap();
-    let records: Vec<AttemptRecord> = claimed
-        .iter()
-        .map(|c| {
-            record(
-                c,
-                Some("a"),
-                DeliveryStatus::Succeeded,
-                WebhookHealth::Healthy,
-            )
-        })
-        .collect();
+    let records: Vec<AttemptRecord> = succeeded(&claimed, "a");
     let recording = tokio::spawn({
         let store = store.clone();
         async move { store.record_attempts(&records, Utc::now()).await }
@@ -181,14 +175,7 @@ async fn a_webhook_deleted_while_a_result_is_recorded_takes_the_attempt_along() 
     let Some((database, store, mut recorder, [kept, gone])) = store_and_connection().await else {
         return;
     };
-    store
-        .insert_events(&events(1, None), Utc::now())
-        .await
-        .unwrap();
-    let claimed = store
-        .claim_due(&claim("a", Duration::from_secs(60), 10))
-        .await
-        .unwrap();
+    let claimed = stored_and_claimed(&store, 1).await;
     let delivery = claimed.iter().find(|c| c.webhook.id == gone.id).unwrap();
     let delivery_id = delivery.delivery.id.as_str();
 
@@ -238,25 +225,8 @@ async fn retention_takes_the_attempts_along() {
     let Some((_database, store, mut conn, _hooks)) = store_and_connection().await else {
         return;
     };
-    store
-        .insert_events(&events(3, None), Utc::now())
-        .await
-        .unwrap();
-    let claimed = store
-        .claim_due(&claim("a", Duration::from_secs(60), 10))
-        .await
-        .unwrap();
-    let records: Vec<AttemptRecord> = claimed
-        .iter()
-        .map(|c| {
-            record(
-                c,
-                Some("a"),
-                DeliveryStatus::Succeeded,
-                WebhookHealth::Healthy,
-            )
-        })
-        .collect();
+    let claimed = stored_and_claimed(&store, 3).await;
+    let records: Vec<AttemptRecord> = succeeded(&claimed, "a");
     store.record_attempts(&records, Utc::now()).await.unwrap();
     let mut attempts_left = async || -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM attempts")

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::fixtures::{claim, events, record, webhook};
+use common::fixtures::{claim, events, record, succeeded, webhook};
 use common::postgres::TestDatabase;
 use hookcast::domain::audit::{AuditEntry, AuditFilter};
 use hookcast::domain::auth::AuthConfig;
@@ -854,17 +854,7 @@ async fn results_for_a_deleted_webhook_are_dropped_and_the_rest_recorded(store: 
     assert_eq!(claimed.len(), 4);
     assert!(store.delete_webhook(&gone.id, None).await.unwrap());
 
-    let records: Vec<AttemptRecord> = claimed
-        .iter()
-        .map(|c| {
-            record(
-                c,
-                Some("a"),
-                DeliveryStatus::Succeeded,
-                WebhookHealth::Healthy,
-            )
-        })
-        .collect();
+    let records: Vec<AttemptRecord> = succeeded(&claimed, "a");
     store.record_attempts(&records, Utc::now()).await.unwrap();
     for c in &claimed {
         let found = store.get_delivery(&c.delivery.id).await.unwrap();

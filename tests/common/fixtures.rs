@@ -109,3 +109,18 @@ pub fn record(
         health,
     }
 }
+
+/// A success recorded by `owner` for each of `claimed`.
+pub fn succeeded(claimed: &[ClaimedDelivery], owner: &str) -> Vec<AttemptRecord> {
+    claimed
+        .iter()
+        .map(|c| {
+            record(
+                c,
+                Some(owner),
+                DeliveryStatus::Succeeded,
+                WebhookHealth::Healthy,
+            )
+        })
+        .collect()
+}
