@@ -237,6 +237,17 @@ struct Steady {
     accepted: Vec<Duration>,
 }
 
+/// p50, p95, p99 and max of sorted durations, as the latency lines print them.
+fn spread(sorted: &[Duration]) -> String {
+    format!(
+        "p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+        percentile(sorted, 0.5),
+        percentile(sorted, 0.95),
+        percentile(sorted, 0.99),
+        percentile(sorted, 1.0)
+    )
+}
+
 /// Publishes at a steady `rate` for `count` events to `node`; measures until the 202
 /// and until `receiver` got each (matched by source).
 async fn steady_latency(
@@ -473,8 +484,8 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
     backend.finished("ingest").await;
 
     // Latency at a steady 500 events/s, on a node and database of its own: right after
-    // the end-to-end line's 150,000 deliveries it measured their aftermath (the
-    // database's checkpoint and vacuum of them), not a steady state.
+    // the end-to-end line's 150,000 deliveries it measured their aftermath (a checkpoint
+    // their WAL started ran through the whole line), not a steady state.
     let node = Node::start(
         &backend.fresh("latency").await,
         &dir.path().join("latency"),
@@ -484,25 +495,10 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
     add_webhook(&client, &node, "steady", &receiver.url(), json!({})).await;
     let steady = steady_latency(&client, &node, &receiver, 500, scale(5_000), "lat").await;
     let latencies = &steady.receipt;
-    row(
-        "latency at 500 events/s",
-        format!(
-            "p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
-            percentile(latencies, 0.5),
-            percentile(latencies, 0.95),
-            percentile(latencies, 0.99),
-            percentile(latencies, 1.0)
-        ),
-    );
+    row("latency at 500 events/s", spread(latencies));
     row(
         "  of which until the 202 (stored)",
-        format!(
-            "p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
-            percentile(&steady.accepted, 0.5),
-            percentile(&steady.accepted, 0.95),
-            percentile(&steady.accepted, 0.99),
-            percentile(&steady.accepted, 1.0)
-        ),
+        spread(&steady.accepted),
     );
     node.stop();
     backend.finished("latency").await;
