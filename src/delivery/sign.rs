@@ -140,7 +140,13 @@ pub fn prepare(
                 .append_pair("sign", &signature);
         }
         AuthConfig::FeishuSign { secret } => {
-            // Feishu reads the signature from the top level of its JSON body.
+            // Feishu reads the signature from the top level of its JSON body. An
+            // envelope (a generic webhook signed the Feishu way) is opened up for it.
+            if let RenderedBody::Encoded(bytes) = &body {
+                body = RenderedBody::Json(
+                    serde_json::from_slice(bytes).expect("an encoded body is JSON"),
+                );
+            }
             if let RenderedBody::Json(Value::Object(map)) = &mut body {
                 map.insert("timestamp".into(), Value::from(timestamp.to_string()));
                 map.insert(
@@ -151,6 +157,7 @@ pub fn prepare(
         }
     }
     let (body, content_type) = match body {
+        RenderedBody::Encoded(bytes) => (bytes, "application/json".to_string()),
         RenderedBody::Json(value) => (
             serde_json::to_vec(&value).expect("JSON values serialize"),
             "application/json".to_string(),
@@ -208,6 +215,10 @@ pub fn prepare(
 /// The URL as logged: credentials carried in URLs (Telegram's bot token, DingTalk's
 /// `access_token`, WeCom's `key`) are masked.
 pub fn redact_url(url: &Url) -> String {
+    // Most URLs carry neither (every delivery logs its URL): shown as they are.
+    if url.query().is_none() && !url.path().contains("/bot") {
+        return url.to_string();
+    }
     let mut shown = url.clone();
     if let Some(segments) = url.path_segments() {
         let masked: Vec<String> = segments

@@ -45,6 +45,9 @@ pub struct Recipient<'a> {
 /// type for `template`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RenderedBody {
+    /// JSON already written out: the generic envelope.
+    Encoded(Vec<u8>),
+    /// A chat platform's JSON, still open to the fields its signature adds.
     Json(Value),
     Text {
         content: String,
@@ -91,13 +94,16 @@ pub fn render(
             content_type: template.content_type().to_string(),
         });
     }
-    Ok(RenderedBody::Json(render_facts(&facts, recipient)))
+    Ok(render_facts(&facts, recipient))
 }
 
 /// The body for facts already worked out.
-pub fn render_facts(facts: &Facts<'_>, recipient: &Recipient<'_>) -> Value {
-    match recipient.format {
-        Format::Json => json::envelope(facts, recipient),
+pub fn render_facts(facts: &Facts<'_>, recipient: &Recipient<'_>) -> RenderedBody {
+    let platform = match recipient.format {
+        // A template is rendered by `render`; as facts alone, the envelope.
+        Format::Json | Format::Template => {
+            return RenderedBody::Encoded(json::envelope(facts, recipient));
+        }
         Format::Feishu => feishu::body(facts, recipient.mentions),
         Format::Dingtalk => dingtalk::body(facts, recipient.mentions),
         Format::Wecom => wecom::body(facts, recipient.mentions),
@@ -105,9 +111,8 @@ pub fn render_facts(facts: &Facts<'_>, recipient: &Recipient<'_>) -> Value {
         Format::Discord => discord::body(facts, recipient.mentions),
         Format::Teams => teams::body(facts),
         Format::Telegram => telegram::body(facts, recipient.url),
-        // Rendered from its template by `render`; as facts alone, the envelope.
-        Format::Template => json::envelope(facts, recipient),
-    }
+    };
+    RenderedBody::Json(platform)
 }
 
 #[cfg(test)]
@@ -149,7 +154,7 @@ mod tests {
         };
         let url = Url::parse("https://api.telegram.org/bot1:x/sendMessage?chat_id=42").unwrap();
         let body = |format| {
-            render_facts(
+            let rendered = render_facts(
                 &facts,
                 &Recipient {
                     id: None,
@@ -160,7 +165,11 @@ mod tests {
                     template: None,
                     mentions: &Mentions::default(),
                 },
-            )
+            );
+            let RenderedBody::Json(platform) = rendered else {
+                panic!("{format:?} is a platform's JSON: {rendered:?}")
+            };
+            platform
         };
         let bytes = |v: &Value| v.as_str().unwrap().len();
         let chars = |v: &Value| v.as_str().unwrap().chars().count();
