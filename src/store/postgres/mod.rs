@@ -10,12 +10,7 @@ mod webhooks;
 
 mod rows {
     use sqlx::Row as _;
-    crate::store::row_readers::row_readers!(
-        sqlx::postgres::PgRow,
-        sqlx::Error,
-        try_get,
-        crate::store::row_readers::by_name
-    );
+    crate::store::row_readers::row_readers!(sqlx::postgres::PgRow, sqlx::Error, try_get);
 }
 
 mod access {

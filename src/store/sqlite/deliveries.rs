@@ -7,7 +7,6 @@ use rusqlite::OptionalExtension;
 use sqlx::Row;
 
 use super::events::insert_event_row;
-use super::turn_rows::DELIVERY_COLUMNS;
 use super::{Durability, SqliteStore};
 use crate::domain::choices::DisabledReason;
 use crate::domain::delivery::{Attempt, Delivery};
@@ -24,6 +23,8 @@ use crate::store::{
 /// `next_attempt_at` for a delivery that should be due at `?`: parked (NULL) while its
 /// webhook is disabled.
 const DUE_UNLESS_DISABLED: &str = "CASE WHEN (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id) = 1 THEN ? ELSE NULL END";
+
+const DELIVERY_COLUMNS: &str = "id, event_id, webhook_id, status, attempts, next_attempt_at, last_error, created_at, updated_at";
 
 impl SqliteStore {
     pub(super) async fn claim_due(
@@ -52,40 +53,51 @@ impl SqliteStore {
             .max()
             .unwrap_or(1)
             .max(1);
-        let room = serde_json::Value::Object(room).to_string();
-        // The whole claim (the rows it leases, then their events and webhooks) is one
-        // write turn on this thread: through sqlx, each statement's rows were copied
-        // value by value and sent across threads, and the claim's rows cost about as
-        // much CPU as their ingest (BENCHMARKS.md, the seventeenth pass).
-        self.write_whole(Durability::Relaxed("claim"), |tx| {
-            let mut claim = tx.prepare(CLAIM_DUE)?;
-            let mut rows = claim.query(rusqlite::params![
-                room,
-                now,
-                request.limit as i64,
-                request.per_webhook as i64,
-                lease_end,
-                request.owner,
-                deepest as i64 - 1,
-            ])?;
-            let mut deliveries = Vec::new();
-            while let Some(row) = rows.next()? {
-                deliveries.push(delivery_codec::decode_delivery(
-                    super::turn_rows::read_delivery(row)?,
-                )?);
-            }
-            if deliveries.is_empty() {
-                return Ok(Vec::new());
-            }
-            let event_ids =
-                delivery_codec::distinct(deliveries.iter().map(|d| d.event_id.as_str()));
-            let webhook_ids =
-                delivery_codec::distinct(deliveries.iter().map(|d| d.webhook_id.as_str()));
-            let events = super::events::events_by_ids(tx, &event_ids)?;
-            let webhooks = super::webhooks::webhooks_by_ids(tx, &webhook_ids, &self.sealer)?;
-            delivery_codec::assemble_claimed(deliveries, events, webhooks)
-        })
-        .await
+        let turn = self.write_turn.after_others("claim").await;
+        let claimed = sqlx::query(
+            "WITH room(webhook_id, room) AS MATERIALIZED (SELECT key, value FROM json_each(?1)), \
+             open AS (SELECT w.id AS webhook_id, COALESCE(room.room, ?4) AS room \
+                      FROM webhooks w LEFT JOIN room ON room.webhook_id = w.id), \
+             bound AS MATERIALIZED (SELECT webhook_id, room, \
+                       MIN(?2, COALESCE((SELECT d.next_attempt_at FROM deliveries d \
+                                         WHERE d.webhook_id = open.webhook_id AND d.next_attempt_at IS NOT NULL \
+                                         ORDER BY d.next_attempt_at LIMIT 1 OFFSET ?7), ?2)) AS until \
+                       FROM open WHERE room > 0), \
+             due AS (SELECT d.id, d.webhook_id, d.next_attempt_at, bound.room FROM bound \
+                     CROSS JOIN deliveries d WHERE d.webhook_id = bound.webhook_id \
+                      AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= bound.until), \
+             ranked AS (SELECT id, next_attempt_at, room, \
+                        ROW_NUMBER() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS rn \
+                        FROM due) \
+             UPDATE deliveries SET next_attempt_at = ?5, lease_until = ?5, lease_owner = ?6 \
+             WHERE id IN (SELECT id FROM ranked WHERE rn <= room ORDER BY next_attempt_at LIMIT ?3) \
+             RETURNING id, event_id, webhook_id, status, attempts, next_attempt_at, last_error, created_at, updated_at",
+        )
+        .bind(serde_json::Value::Object(room).to_string())
+        .bind(now)
+        .bind(request.limit as i64)
+        .bind(request.per_webhook as i64)
+        .bind(lease_end)
+        .bind(&request.owner)
+        .bind(deepest as i64 - 1)
+        .fetch_all(&self.writer)
+        .await?;
+        drop(turn);
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let deliveries = claimed
+            .iter()
+            .map(|row| delivery_codec::decode_delivery(super::rows::read_delivery(row)?))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+
+        let mut conn = self.pool.acquire().await?;
+        let event_ids = delivery_codec::distinct(deliveries.iter().map(|d| d.event_id.as_str()));
+        let webhook_ids =
+            delivery_codec::distinct(deliveries.iter().map(|d| d.webhook_id.as_str()));
+        let events = Self::events_by_ids(&mut conn, &event_ids).await?;
+        let webhooks = self.webhooks_by_ids(&mut conn, &webhook_ids).await?;
+        delivery_codec::assemble_claimed(deliveries, events, webhooks)
     }
 
     pub(super) async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -442,26 +454,6 @@ fn disable(
 /// insert rather than `INSERT ... SELECT ... WHERE EXISTS`: SQLite gives a statement
 /// that may write several rows a statement journal, a copy of every page it touches
 /// (1.6 % of the server's CPU end to end, all of it here).
-/// The claim (see `claim_due`): ?1 room per webhook (JSON), ?2 now, ?3 limit, ?4 room
-/// of a webhook not offered, ?5 the lease's end, ?6 owner, ?7 the deepest room - 1.
-const CLAIM_DUE: &str = "WITH room(webhook_id, room) AS MATERIALIZED (SELECT key, value FROM json_each(?1)), \
-     open AS (SELECT w.id AS webhook_id, COALESCE(room.room, ?4) AS room \
-              FROM webhooks w LEFT JOIN room ON room.webhook_id = w.id), \
-     bound AS MATERIALIZED (SELECT webhook_id, room, \
-               MIN(?2, COALESCE((SELECT d.next_attempt_at FROM deliveries d \
-                                 WHERE d.webhook_id = open.webhook_id AND d.next_attempt_at IS NOT NULL \
-                                 ORDER BY d.next_attempt_at LIMIT 1 OFFSET ?7), ?2)) AS until \
-               FROM open WHERE room > 0), \
-     due AS (SELECT d.rowid AS row, d.id, d.webhook_id, d.next_attempt_at, bound.room FROM bound \
-             CROSS JOIN deliveries d WHERE d.webhook_id = bound.webhook_id \
-              AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= bound.until), \
-     ranked AS (SELECT row, next_attempt_at, room, \
-                ROW_NUMBER() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS rn \
-                FROM due) \
-     UPDATE deliveries SET next_attempt_at = ?5, lease_until = ?5, lease_owner = ?6 \
-     WHERE rowid IN (SELECT row FROM ranked WHERE rn <= room ORDER BY next_attempt_at LIMIT ?3) \
-     RETURNING id, event_id, webhook_id, status, attempts, next_attempt_at, last_error, created_at, updated_at";
-
 const INSERT_ATTEMPT: &str = "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, \
      response_status, response_headers, response_body, error_kind, error_message) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
@@ -477,14 +469,3 @@ const FINISH_DELIVERY: &str = "UPDATE deliveries SET status = ?2, attempts = ?3,
      WHEN (SELECT enabled FROM webhooks WHERE webhooks.id = deliveries.webhook_id) = 1 \
      THEN ?5 ELSE NULL END \
      WHERE id = ?1 AND lease_owner IS ?6";
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The claim's rows are read by position.
-    #[test]
-    fn the_claim_returns_the_columns_its_reader_reads() {
-        assert!(CLAIM_DUE.ends_with(&format!("RETURNING {DELIVERY_COLUMNS}")));
-    }
-}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
+use sqlx::SqliteConnection;
 
 use super::{Durability, SqliteStore, json_list, turn_rows};
 use crate::domain::event::Event;
@@ -126,24 +127,23 @@ impl SqliteStore {
             })
             .collect()
     }
-}
 
-/// Events by id, read in a write turn (the claim's).
-pub(super) fn events_by_ids(
-    tx: &rusqlite::Transaction<'_>,
-    ids: &[&str],
-) -> Result<HashMap<String, Event>, StoreError> {
-    let mut select = tx.prepare(&format!(
-        "SELECT {} FROM events WHERE id IN (SELECT value FROM json_each(?))",
-        turn_rows::EVENT_COLUMNS
-    ))?;
-    let mut rows = select.query([json_list(ids.iter().copied())])?;
-    let mut events = HashMap::with_capacity(ids.len());
-    while let Some(row) = rows.next()? {
-        let event = event_codec::decode(turn_rows::read_event(row)?)?;
-        events.insert(event.id.to_string(), event);
+    /// Events by id, for claimed deliveries.
+    pub(super) async fn events_by_ids(
+        conn: &mut SqliteConnection,
+        ids: &[&str],
+    ) -> Result<HashMap<String, Event>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM events WHERE id IN (SELECT value FROM json_each(?))")
+            .bind(json_list(ids.iter().copied()))
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let event = event_codec::decode(super::rows::read_event(row)?)?;
+                Ok((event.id.to_string(), event))
+            })
+            .collect()
     }
-    Ok(events)
 }
 
 /// The enabled webhooks subscribed to `code`, in id order, read in the write turn so
@@ -166,11 +166,10 @@ fn subscribers_of(
             .or_default()
             .push(row.get(1)?);
     }
-    let mut webhooks = tx.prepare(&format!(
-        "SELECT {} FROM webhooks WHERE enabled = 1 \
+    let mut webhooks = tx.prepare(
+        "SELECT * FROM webhooks WHERE enabled = 1 \
          AND id IN (SELECT webhook_id FROM webhook_event_types WHERE event_type = ?) ORDER BY id",
-        turn_rows::WEBHOOK_COLUMNS
-    ))?;
+    )?;
     let mut rows = webhooks.query([code])?;
     let mut found = Vec::new();
     while let Some(row) = rows.next()? {

@@ -16,24 +16,13 @@ pub use allocator::route_sqlite_allocations_to_mimalloc;
 
 mod rows {
     use sqlx::Row as _;
-    crate::store::row_readers::row_readers!(
-        sqlx::sqlite::SqliteRow,
-        sqlx::Error,
-        try_get,
-        crate::store::row_readers::by_name
-    );
+    crate::store::row_readers::row_readers!(sqlx::sqlite::SqliteRow, sqlx::Error, try_get);
 }
 
-/// The same readers for rows read inside a whole write turn (see [`whole_turn`]), by
-/// position: their statements select the readers' column lists.
+/// The same readers for rows read inside a whole write turn (see [`whole_turn`]).
 mod turn_rows {
     #![allow(dead_code)] // generated for every table; whole turns read some of them
-    crate::store::row_readers::row_readers!(
-        rusqlite::Row<'_>,
-        rusqlite::Error,
-        get,
-        crate::store::row_readers::by_position
-    );
+    crate::store::row_readers::row_readers!(rusqlite::Row<'_>, rusqlite::Error, get);
 }
 
 mod access {

@@ -8,8 +8,8 @@ use super::{Durability, SqliteStore};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::WebhookId;
 use crate::domain::webhook::Webhook;
+use crate::store::StoreError;
 use crate::store::webhook_codec;
-use crate::store::{Sealer, StoreError};
 
 impl SqliteStore {
     /// Subscriptions by webhook id: of one webhook, or of all when `id` is `None`.
@@ -59,6 +59,42 @@ impl SqliteStore {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Webhooks by id, for claimed deliveries.
+    pub(super) async fn webhooks_by_ids(
+        &self,
+        conn: &mut SqliteConnection,
+        ids: &[&str],
+    ) -> Result<HashMap<String, Webhook>, StoreError> {
+        let list = super::json_list(ids.iter().copied());
+        let rows =
+            sqlx::query("SELECT * FROM webhooks WHERE id IN (SELECT value FROM json_each(?))")
+                .bind(&list)
+                .fetch_all(&mut *conn)
+                .await?;
+        let subscriptions = sqlx::query(
+            "SELECT webhook_id, event_type FROM webhook_event_types \
+             WHERE webhook_id IN (SELECT value FROM json_each(?)) ORDER BY webhook_id, position",
+        )
+        .bind(&list)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut event_types: HashMap<String, Vec<String>> = HashMap::new();
+        for row in subscriptions {
+            event_types
+                .entry(row.try_get("webhook_id")?)
+                .or_default()
+                .push(row.try_get("event_type")?);
+        }
+        rows.iter()
+            .map(|row| {
+                let row = super::rows::read_webhook(row)?;
+                let codes = event_types.remove(&row.id).unwrap_or_default();
+                let webhook = webhook_codec::decode(row, codes, &self.sealer)?;
+                Ok((webhook.id.to_string(), webhook))
+            })
+            .collect()
     }
 
     pub(super) async fn insert_webhook(
@@ -218,38 +254,4 @@ pub(super) fn name_conflict(error: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::NameTaken,
         _ => StoreError::Database(error),
     }
-}
-
-/// Webhooks by id, read in a write turn (the claim's).
-pub(super) fn webhooks_by_ids(
-    tx: &rusqlite::Transaction<'_>,
-    ids: &[&str],
-    sealer: &Sealer,
-) -> Result<HashMap<String, Webhook>, StoreError> {
-    let list = super::json_list(ids.iter().copied());
-    let mut event_types: HashMap<String, Vec<String>> = HashMap::new();
-    let mut subscriptions = tx.prepare(
-        "SELECT webhook_id, event_type FROM webhook_event_types \
-         WHERE webhook_id IN (SELECT value FROM json_each(?)) ORDER BY webhook_id, position",
-    )?;
-    let mut rows = subscriptions.query([&list])?;
-    while let Some(row) = rows.next()? {
-        event_types
-            .entry(row.get(0)?)
-            .or_default()
-            .push(row.get(1)?);
-    }
-    let mut select = tx.prepare(&format!(
-        "SELECT {} FROM webhooks WHERE id IN (SELECT value FROM json_each(?))",
-        super::turn_rows::WEBHOOK_COLUMNS
-    ))?;
-    let mut rows = select.query([&list])?;
-    let mut webhooks = HashMap::with_capacity(ids.len());
-    while let Some(row) = rows.next()? {
-        let row = super::turn_rows::read_webhook(row)?;
-        let codes = event_types.remove(&row.id).unwrap_or_default();
-        let webhook = webhook_codec::decode(row, codes, sealer)?;
-        webhooks.insert(webhook.id.to_string(), webhook);
-    }
-    Ok(webhooks)
 }

@@ -15,11 +15,10 @@
 //! store benchmark, so a few milliseconds for the largest batches), which is less than
 //! the turn used to be held in all.
 //!
-//! Ingest, claims and attempt results run this way. Results turns pay only together
-//! with the dispatcher waiting a moment to record them in larger batches. The claim
-//! once stayed on sqlx, as claiming faster then only made more, smaller claims
-//! (BENCHMARKS.md, the twelfth pass); since the dispatcher claims only once half a
-//! round of slots is free, a cheaper claim is just cheaper (the seventeenth pass).
+//! Ingest and attempt results run this way. The claim stays on sqlx: it is one
+//! statement, and claiming faster only made more, smaller claims (BENCHMARKS.md, the
+//! twelfth pass). Results turns pay only together with the dispatcher waiting a
+//! moment to record them in larger batches.
 
 use rusqlite::{Transaction, TransactionBehavior};
 
