@@ -53,8 +53,11 @@ struct WebhookRef<'a> {
 /// The envelope as JSON bytes.
 pub fn envelope(facts: &Facts<'_>, recipient: &Recipient<'_>) -> Vec<u8> {
     let event = facts.event;
-    let outcome = Some(event.outcome.as_str());
-    let is_event = matches!(event.outcome, Outcome::Success | Outcome::Failure);
+    let outcome = event.outcome.as_str();
+    let (result, status) = match event.outcome {
+        Outcome::Success | Outcome::Failure => (Some(outcome), None),
+        Outcome::Firing | Outcome::Resolved => (None, Some(outcome)),
+    };
     let envelope = Envelope {
         data: Data {
             attributes: &event.attributes,
@@ -62,10 +65,10 @@ pub fn envelope(facts: &Facts<'_>, recipient: &Recipient<'_>) -> Vec<u8> {
             kind: event.kind,
             language: recipient.language,
             message: &facts.text,
-            result: outcome.filter(|_| is_event),
+            result,
             severity: event.severity,
             source: &event.source,
-            status: outcome.filter(|_| !is_event),
+            status,
             title: &facts.title,
             webhook: WebhookRef {
                 id: recipient.id,
