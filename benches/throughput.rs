@@ -412,14 +412,15 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
         .build()
         .unwrap();
     let row = |what: &str, value: String| println!("{label:<11} {what:<44} {value}");
+    // A node serving every role on a database and data directory of its own.
+    let fresh_node = |phase: &'static str| {
+        let data = dir.path().join(phase);
+        async move { Node::start(&backend.fresh(phase).await, &data, "all") }
+    };
 
     // Ingest, one event per request, 32 clients; and in batches of 100. No webhook
     // subscribes to the type used, so this is the ingest path alone.
-    let node = Node::start(
-        &backend.fresh("ingest").await,
-        &dir.path().join("ingest"),
-        "all",
-    );
+    let node = fresh_node("ingest").await;
     let (c, base) = (client.clone(), node.base.clone());
     let single = saturate(scale(20_000), 32, move |n| {
         let (c, url) = (c.clone(), format!("{base}/events"));
@@ -486,11 +487,7 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
     // Latency at a steady 500 events/s, on a node and database of its own: right after
     // the end-to-end line's 150,000 deliveries it measured their aftermath (a checkpoint
     // their WAL started ran through the whole line), not a steady state.
-    let node = Node::start(
-        &backend.fresh("latency").await,
-        &dir.path().join("latency"),
-        "all",
-    );
+    let node = fresh_node("latency").await;
     let receiver = Receiver::start().await;
     add_webhook(&client, &node, "steady", &receiver.url(), json!({})).await;
     let steady = steady_latency(&client, &node, &receiver, 500, scale(5_000), "lat").await;
@@ -504,11 +501,7 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
     backend.finished("latency").await;
 
     // Fan-out: one event to 1,000 webhooks.
-    let node = Node::start(
-        &backend.fresh("fanout").await,
-        &dir.path().join("fanout"),
-        "all",
-    );
+    let node = fresh_node("fanout").await;
     let fan = Receiver::start().await;
     let (c, base, url) = (client.clone(), node.base.clone(), fan.url());
     saturate(1000, 16, move |n| {
@@ -574,11 +567,7 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
     backend.finished("backlog").await;
 
     // Isolation: a healthy webhook's p99 while another times out on every request.
-    let node = Node::start(
-        &backend.fresh("isolation").await,
-        &dir.path().join("isolation"),
-        "all",
-    );
+    let node = fresh_node("isolation").await;
     let healthy = Receiver::start().await;
     let mut stuck = Reply::status(200);
     stuck.delay = Duration::from_secs(30);
