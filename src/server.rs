@@ -101,11 +101,7 @@ pub async fn run(
                 dispatch: settings.role.delivers().then(|| dispatcher.handle()),
                 wake: wake.clone(),
             },
-            if store::is_postgres(&settings.database_url) {
-                4
-            } else {
-                1
-            },
+            store::ingest_committers(&settings.database_url),
         ),
         metrics,
         alert_rules: Arc::new(settings.alertmanager_types.clone()),

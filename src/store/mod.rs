@@ -57,6 +57,17 @@ pub fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// How many ingest commits the store named by `url` takes at once: SQLite has one
+/// writer; PostgreSQL commits several transactions together, each on its own
+/// connection.
+pub fn ingest_committers(url: &str) -> usize {
+    if is_postgres(url) {
+        postgres::INGEST_COMMITTERS as usize
+    } else {
+        1
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("another webhook already has this name")]

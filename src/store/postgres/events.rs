@@ -32,7 +32,7 @@ impl PgStore {
         if events.iter().any(|event| event.idempotency_key.is_some()) {
             return self.insert_keyed_events(events, now, hand_off).await;
         }
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.ingest_pool.acquire().await?;
         let subscribers = self.subscribers(&mut conn, events).await?;
         let mut fan_out = FanOut::new(now, hand_off);
         let accepted = events
@@ -56,7 +56,7 @@ impl PgStore {
         now: DateTime<Utc>,
         hand_off: Option<HandOff<'_>>,
     ) -> Result<Inserted, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.ingest_pool.begin().await?;
         let subscribers = self.subscribers(&mut tx, events).await?;
         let mut accepted = Vec::with_capacity(events.len());
         let mut plain: Vec<&Event> = Vec::new();

@@ -100,6 +100,9 @@ pub fn migrator() -> Migrator {
 
 pub struct PgStore {
     pool: PgPool,
+    /// Ingest's own connections, one per ingest committer, planning with generic plans
+    /// (see [`ingest_options`]).
+    ingest_pool: PgPool,
     sealer: Arc<Sealer>,
 }
 
@@ -123,39 +126,18 @@ impl PgStore {
             // removed every such plan from the bench's end-to-end and drain lines;
             // their numbers did not move beyond the noise in three alternating rounds.
             .options([("random_page_cost", "1.1")]);
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            // An outage answers 503 quickly instead of hanging requests.
-            .acquire_timeout(Duration::from_secs(3))
-            // By default the pool pings a connection before every use: one more round
-            // trip (0.11 ms on loopback) for every statement.
-            // A connection used within the last second is taken to be alive (as
-            // HikariCP does); one idle for longer is still pinged, so a connection an
-            // outage broke is replaced rather than handed out.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for > Duration::from_secs(1) {
-                        conn.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if !fsync {
-                        conn.execute("SET synchronous_commit = off").await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await?;
+        let ingest_pool =
+            pool_options(INGEST_COMMITTERS, fsync).connect_lazy_with(ingest_options(&options));
+        let pool = pool_options(16, fsync).connect_with(options).await?;
         migrator().run(&pool).await?;
         if let Some(wake) = wake {
             tokio::spawn(listen_for_work(pool.clone(), wake));
         }
-        Ok(PgStore { pool, sealer })
+        Ok(PgStore {
+            pool,
+            ingest_pool,
+            sealer,
+        })
     }
 
     /// A transaction for queue bookkeeping (claims, attempt results) whose commit does
@@ -376,4 +358,58 @@ impl Store for PgStore {
     async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         access::list_audit(&self.pool, filter).await
     }
+}
+
+/// How many ingest commits run at once on PostgreSQL: each committer takes what
+/// requests have queued and stores it in one statement, on a connection of its own.
+pub const INGEST_COMMITTERS: u32 = 4;
+
+/// The ingest pool's connections plan with generic plans. Ingest runs the same two
+/// statements over and over (read the subscribers, write events and deliveries), and
+/// PostgreSQL otherwise plans the subscribers' read anew for every batch: its estimate
+/// for `event_type = ANY($1)` with the actual array always beats the generic one, so
+/// the plan cache keeps choosing a custom plan. That planning took 0.23 ms of the
+/// 0.27 ms the read cost in the server (its execution 0.04 ms). With generic plans, in
+/// two alternating pairs of bench runs, ingest one event per request went from 9,137
+/// and 8,860 to 11,633 and 11,991 events/s, and the p50 at 500 events/s from 1.29 and
+/// 1.33 ms to 1.03 and 1.09 ms (BENCHMARKS.md, the eighteenth pass).
+///
+/// Only here: other statements filter with `$n IS NULL OR column = $n`, which only a
+/// custom plan (seeing the actual value) can answer from an index.
+fn ingest_options(options: &PgConnectOptions) -> PgConnectOptions {
+    options
+        .clone()
+        .application_name("hookcast-ingest")
+        .options([("plan_cache_mode", "force_generic_plan")])
+}
+
+/// The settings both pools share: `max_connections`, quick failure in an outage, no
+/// ping before each use, and `synchronous_commit = off` without `fsync`.
+fn pool_options(max_connections: u32, fsync: bool) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        // An outage answers 503 quickly instead of hanging requests.
+        .acquire_timeout(Duration::from_secs(3))
+        // By default the pool pings a connection before every use: one more round
+        // trip (0.11 ms on loopback) for every statement.
+        // A connection used within the last second is taken to be alive (as
+        // HikariCP does); one idle for longer is still pinged, so a connection an
+        // outage broke is replaced rather than handed out.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > Duration::from_secs(1) {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if !fsync {
+                    conn.execute("SET synchronous_commit = off").await?;
+                }
+                Ok(())
+            })
+        })
 }
