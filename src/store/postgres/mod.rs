@@ -117,15 +117,7 @@ impl PgStore {
         fsync: bool,
         wake: Option<Arc<Notify>>,
     ) -> Result<PgStore, StoreError> {
-        let options = PgConnectOptions::from_str(url)?
-            .application_name("hookcast")
-            // The queue's working set is in memory: a random page costs about what a
-            // sequential one does. At the default (4.0) the planner joined a batch of
-            // 256 attempt results to a 26,000-row deliveries table by hashing a seq
-            // scan of all of it (15 ms) rather than by 256 index probes (4 ms). This
-            // removed every such plan from the bench's end-to-end and drain lines;
-            // their numbers did not move beyond the noise in three alternating rounds.
-            .options([("random_page_cost", "1.1")]);
+        let options = connect_options(url)?;
         let ingest_pool =
             pool_options(INGEST_COMMITTERS, fsync).connect_lazy_with(ingest_options(&options));
         let pool = pool_options(16, fsync).connect_with(options).await?;
@@ -360,6 +352,19 @@ impl Store for PgStore {
     }
 }
 
+/// How every connection of a node starts.
+fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    Ok(PgConnectOptions::from_str(url)?
+        .application_name("hookcast")
+        // The queue's working set is in memory: a random page costs about what a
+        // sequential one does. At the default (4.0) the planner joined a batch of
+        // 256 attempt results to a 26,000-row deliveries table by hashing a seq
+        // scan of all of it (15 ms) rather than by 256 index probes (4 ms). This
+        // removed every such plan from the bench's end-to-end and drain lines;
+        // their numbers did not move beyond the noise in three alternating rounds.
+        .options([("random_page_cost", "1.1")]))
+}
+
 /// How many ingest commits run at once on PostgreSQL: each committer takes what
 /// requests have queued and stores it in one statement, on a connection of its own.
 pub const INGEST_COMMITTERS: u32 = 4;
@@ -412,4 +417,25 @@ fn pool_options(max_connections: u32, fsync: bool) -> PgPoolOptions {
                 Ok(())
             })
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ingest_connections_plan_generically_and_keep_the_shared_options() {
+        let shared = connect_options("postgres://hookcast@127.0.0.1/hookcast").unwrap();
+        let ingest = ingest_options(&shared);
+        assert_eq!(ingest.get_application_name(), Some("hookcast-ingest"));
+        assert_eq!(
+            ingest.get_options(),
+            Some("-c random_page_cost=1.1 -c plan_cache_mode=force_generic_plan")
+        );
+        assert_eq!(
+            shared.get_options(),
+            Some("-c random_page_cost=1.1"),
+            "the other connections keep custom plans"
+        );
+    }
 }
