@@ -127,7 +127,15 @@ impl Node {
         process::cpu_time(&self.child.id().to_string())
     }
 
-    fn stop(mut self) {
+    fn stop(self) {
+        drop(self);
+    }
+}
+
+/// A node is stopped however its line ends: when a line panics, the servers it started
+/// would otherwise keep running (and retrying their webhooks) beside later runs.
+impl Drop for Node {
+    fn drop(&mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
