@@ -388,8 +388,8 @@ fn ingest_options(options: &PgConnectOptions) -> PgConnectOptions {
         .options([("plan_cache_mode", "force_generic_plan")])
 }
 
-/// The settings both pools share: `max_connections`, quick failure in an outage, no
-/// ping before each use, and `synchronous_commit = off` without `fsync`.
+/// A pool of at most `max_connections`, with what both pools share: quick failure in
+/// an outage, no ping before each use, and `synchronous_commit = off` without `fsync`.
 fn pool_options(max_connections: u32, fsync: bool) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
