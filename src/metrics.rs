@@ -18,6 +18,7 @@ pub struct Metrics {
     registry: Registry,
     events_ingested: IntCounterVec,
     deliveries: IntCounterVec,
+    deliveries_taken: IntCounterVec,
     attempt_seconds: Histogram,
     ssrf_refusals: IntCounter,
     webhooks_auto_disabled: IntCounter,
@@ -50,6 +51,16 @@ impl Metrics {
                  succeeded, retrying or failed",
             ),
             &["webhook_id", "outcome"],
+        )
+        .expect("valid metric");
+        let deliveries_taken = IntCounterVec::new(
+            Opts::new(
+                "hookcast_deliveries_taken_total",
+                "Deliveries this node took on to attempt: handed over by the ingest path \
+                 as they were stored (via=\"ingest\") or claimed from the queue \
+                 (via=\"claim\")",
+            ),
+            &["via"],
         )
         .expect("valid metric");
         let attempt_seconds = Histogram::with_opts(
@@ -88,6 +99,7 @@ impl Metrics {
         for collector in [
             Box::new(events_ingested.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(deliveries.clone()),
+            Box::new(deliveries_taken.clone()),
             Box::new(attempt_seconds.clone()),
             Box::new(ssrf_refusals.clone()),
             Box::new(webhooks_auto_disabled.clone()),
@@ -103,6 +115,7 @@ impl Metrics {
             registry,
             events_ingested,
             deliveries,
+            deliveries_taken,
             attempt_seconds,
             ssrf_refusals,
             webhooks_auto_disabled,
@@ -120,6 +133,15 @@ impl Metrics {
                     .with_label_values(&[t.code.as_str(), t.kind.as_str()])
                     .inc();
             }
+        }
+    }
+
+    /// Counts deliveries taken on `via` the ingest hand-off or a claim.
+    pub fn deliveries_taken(&self, via: &str, count: usize) {
+        if count > 0 {
+            self.deliveries_taken
+                .with_label_values(&[via])
+                .inc_by(count as u64);
         }
     }
 

@@ -212,6 +212,47 @@ async fn queue_gauges_show_deliveries_nobody_has_sent() {
 }
 
 #[tokio::test]
+async fn a_fan_out_wider_than_the_slots_is_handed_over_as_it_is_stored() {
+    // Two slots, one per webhook, and four rounds of them (the default 15 s deadline
+    // in a 70 s lease): room for eight deliveries held, two of them in flight.
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = LOCAL_DELIVERY.to_vec();
+    settings.extend([
+        ("HOOKCAST_MAX_IN_FLIGHT", "2"),
+        ("HOOKCAST_MAX_IN_FLIGHT_PER_WEBHOOK", "1"),
+    ]);
+    let app = TestApp::start_with(dir.path(), &settings).await;
+    let receiver = Receiver::start().await;
+    for n in 0..10 {
+        let hook = app
+            .post(
+                "/api/v1/webhooks",
+                json!({"name": format!("fan-{n}"), "url": receiver.url(), "event_types": ["dr.host.disconnected"]}),
+            )
+            .await;
+        assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.text);
+    }
+    let published = app
+        .post(
+            "/api/v1/events",
+            json!({"type": "dr.host.disconnected", "source": "web-1", "result": "failure"}),
+        )
+        .await;
+    assert_eq!(published.status, StatusCode::ACCEPTED, "{}", published.text);
+    receiver.wait_for(10, Duration::from_secs(10)).await;
+    let text = wait_until(&app, "ten deliveries taken on", |text| {
+        sample(text, "hookcast_deliveries_taken_total", &[]) == 10.0
+    })
+    .await;
+    // Two start at once and six wait in memory for a slot; the two beyond the room
+    // are stored due and claimed from the queue.
+    let taken = |via| sample(&text, "hookcast_deliveries_taken_total", &[("via", via)]);
+    assert_eq!(taken("ingest"), 8.0, "{text}");
+    assert_eq!(taken("claim"), 2.0, "{text}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn every_answer_carries_a_request_id_and_keeps_a_plain_one_from_the_client() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::start(dir.path()).await;

@@ -614,12 +614,12 @@ struct Room {
 }
 
 impl Slots for Room {
-    fn try_take(&mut self, webhook: &WebhookId) -> bool {
+    fn try_take(&mut self, webhook: &Webhook) -> bool {
         if self.left == 0 {
             return false;
         }
         self.left -= 1;
-        self.taken.push(webhook.clone());
+        self.taken.push(webhook.id.clone());
         true
     }
 }

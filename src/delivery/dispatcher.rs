@@ -87,14 +87,17 @@ struct InFlight {
     /// of them is done rather than for each one: a claim is a database write, and
     /// claiming one delivery per finished attempt made claims the bottleneck.
     freed_since_claim: usize,
-    /// Claimed ahead, waiting for a slot of their webhook: a finished attempt starts
-    /// the next one at once instead of leaving its slot idle for a claim's round trip
-    /// to the database. At most `MAX_ROUNDS - 1` more rounds per webhook, and only as
+    /// Claimed ahead (or handed over by the ingest path), waiting for a slot of their
+    /// webhook: a finished attempt starts the next one at once instead of leaving its
+    /// slot idle for a claim's round trip to the database. At most `MAX_ROUNDS - 1` more rounds per webhook, and only as
     /// many as its deadline lets a delivery wait and still finish within its lease.
     ready: HashMap<WebhookId, VecDeque<ClaimedDelivery>>,
     /// Rounds each webhook with deliveries held may hold (see `ready`), from its
     /// deadline; one for a webhook not seen yet.
     rounds: HashMap<WebhookId, usize>,
+    /// Places in `ready` promised to deliveries the ingest path is storing claimed by
+    /// this node: they join `ready` once their transaction commits.
+    promised: HashMap<WebhookId, usize>,
 }
 
 impl InFlight {
@@ -121,6 +124,51 @@ impl InFlight {
         next
     }
 
+    /// Promises `webhook` a place among the deliveries ready for a slot, for one being
+    /// stored: only while no due work is known to wait in the queue (it would be
+    /// overtaken), within the room of all webhooks together and within `rounds` of
+    /// the webhook's slots, as a claim would.
+    fn promise(&mut self, webhook: &WebhookId, rounds: usize, settings: &DeliverySettings) -> bool {
+        if self.closed
+            || self.backlog
+            || self.held_total() >= room_total(settings)
+            || self.held(webhook) >= settings.max_in_flight_per_webhook * rounds
+        {
+            return false;
+        }
+        *self.promised.entry(webhook.clone()).or_default() += 1;
+        true
+    }
+
+    fn unpromise(&mut self, webhook: &WebhookId) {
+        if let Some(count) = self.promised.get_mut(webhook) {
+            *count -= 1;
+            if *count == 0 {
+                self.promised.remove(webhook);
+            }
+        }
+    }
+
+    /// Takes on a claimed delivery: returned with a slot taken, to start now, or
+    /// queued among the ready ones when its webhook or all slots are busy.
+    fn admit(
+        &mut self,
+        delivery: ClaimedDelivery,
+        rounds: usize,
+        settings: &DeliverySettings,
+    ) -> Option<ClaimedDelivery> {
+        let webhook_id = delivery.webhook.id.clone();
+        self.rounds.insert(webhook_id.clone(), rounds);
+        if self.take(&webhook_id, settings) {
+            return Some(delivery);
+        }
+        self.ready
+            .entry(webhook_id)
+            .or_default()
+            .push_back(delivery);
+        None
+    }
+
     /// A waiting delivery of any webhook that now has room, with a slot taken for it.
     fn any_ready(&mut self, settings: &DeliverySettings) -> Option<ClaimedDelivery> {
         let webhook = self
@@ -136,15 +184,18 @@ impl InFlight {
         self.next_ready(&webhook)
     }
 
-    /// Attempts in flight and deliveries ready, of all webhooks.
+    /// Attempts in flight and deliveries ready or promised, of all webhooks.
     fn held_total(&self) -> usize {
-        self.total + self.ready.values().map(VecDeque::len).sum::<usize>()
+        self.total
+            + self.ready.values().map(VecDeque::len).sum::<usize>()
+            + self.promised.values().sum::<usize>()
     }
 
-    /// Attempts in flight and deliveries ready for `webhook`.
+    /// Attempts in flight and deliveries ready or promised for `webhook`.
     fn held(&self, webhook: &WebhookId) -> usize {
         self.per_webhook.get(webhook).copied().unwrap_or(0)
             + self.ready.get(webhook).map_or(0, VecDeque::len)
+            + self.promised.get(webhook).copied().unwrap_or(0)
     }
 
     /// How many `webhook` may hold: as many rounds of its slots as its deadline allows.
@@ -172,24 +223,35 @@ pub struct DispatchHandle {
     core: Arc<Core>,
 }
 
-/// Slots taken for deliveries being stored; given back unless they are started.
+/// Room taken for deliveries being stored; given back unless they are started.
 pub struct Reservation {
     core: Arc<Core>,
-    taken: Vec<WebhookId>,
+    /// In the order taken: a slot, or a place promised among the ready deliveries.
+    taken: Vec<(WebhookId, Room)>,
 }
 
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Room {
+    Slot,
+    Ready,
+}
+
+/// Deliveries that fit take a slot; those that do not, a place among the ready ones,
+/// as a claim would have put them a moment later: a fan-out wider than the slots is
+/// handed over whole, with no claim to write and no event and webhooks to read back.
 impl Slots for Reservation {
-    fn try_take(&mut self, webhook: &WebhookId) -> bool {
-        let taken = self
-            .core
-            .slots
-            .lock()
-            .expect("in-flight lock")
-            .take(webhook, &self.core.settings);
-        if taken {
-            self.taken.push(webhook.clone());
-        }
-        taken
+    fn try_take(&mut self, webhook: &Webhook) -> bool {
+        let rounds = self.core.rounds_for(webhook);
+        let mut slots = self.core.slots.lock().expect("in-flight lock");
+        let room = if slots.take(&webhook.id, &self.core.settings) {
+            Room::Slot
+        } else if slots.promise(&webhook.id, rounds, &self.core.settings) {
+            Room::Ready
+        } else {
+            return false;
+        };
+        self.taken.push((webhook.id.clone(), room));
+        true
     }
 }
 
@@ -199,8 +261,11 @@ impl Drop for Reservation {
             return;
         }
         let mut slots = self.core.slots.lock().expect("in-flight lock");
-        for webhook in self.taken.drain(..) {
-            slots.give_back(&webhook);
+        for (webhook, room) in self.taken.drain(..) {
+            match room {
+                Room::Slot => slots.give_back(&webhook),
+                Room::Ready => slots.unpromise(&webhook),
+            }
         }
     }
 }
@@ -226,19 +291,33 @@ impl DispatchHandle {
         now + self.core.lease()
     }
 
-    /// Starts the attempts of deliveries stored claimed with `reservation`'s slots.
+    /// Starts the attempts of deliveries stored claimed with `reservation`'s room, or
+    /// queues them for a slot.
     pub fn start(&self, mut reservation: Reservation, claimed: Vec<ClaimedDelivery>) {
         debug_assert_eq!(reservation.taken.len(), claimed.len());
-        // The slots now belong to the attempts, which give them back when done.
-        reservation.taken.clear();
+        // The room now belongs to the deliveries: slots to their attempts, which give
+        // them back when done, promised places to the deliveries joining `ready`.
+        let taken = std::mem::take(&mut reservation.taken);
+        self.core.metrics.deliveries_taken("ingest", claimed.len());
+        let mut start_now = Vec::with_capacity(claimed.len());
         {
             let mut slots = self.core.slots.lock().expect("in-flight lock");
-            for delivery in &claimed {
+            for ((webhook_id, room), delivery) in taken.iter().zip(claimed) {
                 let rounds = self.core.rounds_for(&delivery.webhook);
-                slots.rounds.insert(delivery.webhook.id.clone(), rounds);
+                match room {
+                    Room::Slot => {
+                        slots.rounds.insert(webhook_id.clone(), rounds);
+                        start_now.push(delivery);
+                    }
+                    // A slot may have come free since the place was promised.
+                    Room::Ready => {
+                        slots.unpromise(webhook_id);
+                        start_now.extend(slots.admit(delivery, rounds, &self.core.settings));
+                    }
+                }
             }
         }
-        for delivery in claimed {
+        for delivery in start_now {
             self.core.launch(delivery);
         }
     }
@@ -301,7 +380,7 @@ impl Dispatcher {
             let (busy, free) = {
                 let slots = core.slots.lock().expect("in-flight lock");
                 let held = slots.held_total();
-                (held, core.room_total().saturating_sub(held))
+                (held, room_total(&core.settings).saturating_sub(held))
             };
             if busy > 0 && free < core.settings.max_in_flight.div_ceil(2) {
                 tokio::select! {
@@ -404,11 +483,6 @@ impl Core {
             .div_ceil(2)
     }
 
-    /// How many deliveries all webhooks together may hold.
-    fn room_total(&self) -> usize {
-        self.settings.max_in_flight * MAX_ROUNDS
-    }
-
     fn lease(&self) -> Duration {
         self.longest_deadline() + LEASE_MARGIN
     }
@@ -423,6 +497,7 @@ impl Core {
             let slots = self.slots.lock().expect("in-flight lock");
             let mut webhooks: HashSet<&WebhookId> = slots.per_webhook.keys().collect();
             webhooks.extend(slots.ready.keys());
+            webhooks.extend(slots.promised.keys());
             let room = webhooks
                 .into_iter()
                 .map(|id| {
@@ -432,7 +507,10 @@ impl Core {
                     (id.clone(), room)
                 })
                 .collect::<Vec<_>>();
-            (self.room_total().saturating_sub(slots.held_total()), room)
+            (
+                room_total(&self.settings).saturating_sub(slots.held_total()),
+                room,
+            )
         };
         if free == 0 {
             return false;
@@ -459,23 +537,14 @@ impl Core {
                     "claim"
                 );
                 let count = claimed.len();
+                self.metrics.deliveries_taken("claim", count);
                 let mut start_now = Vec::new();
                 let mut got: HashMap<WebhookId, usize> = HashMap::new();
                 let mut slots = self.slots.lock().expect("in-flight lock");
                 for delivery in claimed {
-                    let webhook_id = delivery.webhook.id.clone();
-                    *got.entry(webhook_id.clone()).or_default() += 1;
+                    *got.entry(delivery.webhook.id.clone()).or_default() += 1;
                     let rounds = self.rounds_for(&delivery.webhook);
-                    slots.rounds.insert(webhook_id.clone(), rounds);
-                    if slots.take(&webhook_id, &self.settings) {
-                        start_now.push(delivery);
-                    } else {
-                        slots
-                            .ready
-                            .entry(webhook_id)
-                            .or_default()
-                            .push_back(delivery);
-                    }
+                    start_now.extend(slots.admit(delivery, rounds, &self.settings));
                 }
                 // A webhook that got all the room it was offered may have more due:
                 // claim again at once if it has room left now (it was offered one
@@ -670,6 +739,11 @@ impl Core {
     }
 }
 
+/// How many deliveries all webhooks together may hold: in flight, ready or promised.
+fn room_total(settings: &DeliverySettings) -> usize {
+    settings.max_in_flight * MAX_ROUNDS
+}
+
 /// Rounds of a webhook's slots a claim under `lease` may take for a webhook whose
 /// attempts take at most `deadline`: the last delivery of the last round waits for
 /// the rounds before it, then runs its own attempt, and all of it ends within the
@@ -685,6 +759,64 @@ fn rounds_within(lease: Duration, deadline: Duration) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings(max_in_flight: usize, per_webhook: usize) -> DeliverySettings {
+        DeliverySettings {
+            max_in_flight,
+            max_in_flight_per_webhook: per_webhook,
+            ..DeliverySettings::default()
+        }
+    }
+
+    #[test]
+    fn deliveries_being_stored_are_promised_the_room_a_claim_would_get() {
+        // Two slots, one per webhook: room for eight held in all.
+        let settings = settings(2, 1);
+        let mut slots = InFlight::default();
+        let (a, b) = (WebhookId::generate(), WebhookId::generate());
+        assert!(slots.take(&a, &settings));
+        // Webhook a has its slot; two more rounds of it may wait (three rounds).
+        assert!(slots.promise(&a, 3, &settings));
+        assert!(slots.promise(&a, 3, &settings));
+        assert!(
+            !slots.promise(&a, 3, &settings),
+            "a's three rounds are held"
+        );
+        assert_eq!(slots.held(&a), 3);
+        assert!(slots.take(&b, &settings));
+        for _ in 0..3 {
+            assert!(slots.promise(&b, 4, &settings));
+        }
+        assert_eq!(slots.held_total(), 7);
+        let c = WebhookId::generate();
+        assert!(slots.promise(&c, 4, &settings));
+        assert!(
+            !slots.promise(&c, 4, &settings),
+            "all webhooks together hold four rounds of the slots"
+        );
+        slots.unpromise(&c);
+        assert_eq!(slots.held(&c), 0);
+        assert!(!slots.promised.contains_key(&c), "nothing is kept for c");
+    }
+
+    #[test]
+    fn nothing_is_promised_while_due_work_waits_in_the_queue_or_after_closing() {
+        let settings = settings(1, 1);
+        let webhook = WebhookId::generate();
+        let mut slots = InFlight {
+            backlog: true,
+            ..InFlight::default()
+        };
+        assert!(slots.take(&webhook, &settings));
+        assert!(
+            !slots.promise(&webhook, 4, &settings),
+            "a new delivery would overtake the ones waiting"
+        );
+        slots.backlog = false;
+        assert!(slots.promise(&webhook, 4, &settings));
+        slots.closed = true;
+        assert!(!slots.promise(&webhook, 4, &settings));
+    }
 
     #[test]
     fn a_claim_takes_only_the_rounds_that_finish_within_the_lease() {

@@ -17,13 +17,13 @@ use super::event_codec::from_millis;
 use super::{Accepted, ClaimedDelivery};
 use crate::domain::delivery::{Delivery, DeliveryStatus};
 use crate::domain::event::Event;
-use crate::domain::ids::{DeliveryId, WebhookId};
+use crate::domain::ids::DeliveryId;
 use crate::domain::webhook::Webhook;
 
 /// Room in a dispatcher, asked for one delivery at a time while events are stored.
 pub trait Slots: Send {
-    /// Takes a slot for one delivery to `webhook`; false when there is no room.
-    fn try_take(&mut self, webhook: &WebhookId) -> bool;
+    /// Takes room for one delivery to `webhook`; false when there is none.
+    fn try_take(&mut self, webhook: &Webhook) -> bool;
 }
 
 /// Where deliveries may be handed over, and the claim they are stored under.
@@ -79,7 +79,7 @@ impl<'a> FanOut<'a> {
         for webhook in webhooks {
             let id = DeliveryId::generate();
             let claim = self.hand_off.as_mut().and_then(|hand_off| {
-                hand_off.slots.try_take(&webhook.id).then(|| {
+                hand_off.slots.try_take(webhook).then(|| {
                     (
                         hand_off.owner.to_string(),
                         hand_off.lease_until.timestamp_millis(),
