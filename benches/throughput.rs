@@ -5,13 +5,17 @@
 //! the raw POST ceiling of this machine (best of three runs), ingest rates, the
 //! end-to-end delivery rate (best of three rounds), latency at 500 events/s, fan-out
 //! to 1,000 webhooks, a 100,000-delivery backlog's drain rate and peak RSS, and a
-//! healthy webhook's p99 beside a timing-out one.
+//! healthy webhook's p99 beside a timing-out one. Beside the latency and isolation
+//! lines it flushes a small file of its own ten times a second and prints how long
+//! the disk took (see `common/disk_watch.rs`): every 202 waits for a flush.
 //! Scale it down with HOOKCAST_BENCH_SCALE=0.1 for a quick look; BENCH_IN_FLIGHT and
 //! BENCH_PER_WEBHOOK set the server's in-flight limits (default 256 and 128; the
 //! ceiling is measured at the per-webhook limit, the end-to-end line's concurrency);
 //! BENCH_STORES=sqlite (or postgres) runs one store; BENCH_SERVER_LOG=<filter> shows
 //! the server's log.
 
+#[path = "common/disk_watch.rs"]
+mod disk_watch;
 // Shared with the store bench, which also counts the PostgreSQL server's CPU.
 #[allow(dead_code)]
 #[path = "common/process.rs"]
@@ -26,6 +30,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use disk_watch::DiskWatch;
 use receiver::{Receiver, Reply};
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -498,13 +503,16 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
     let node = fresh_node("latency").await;
     let receiver = Receiver::start().await;
     add_webhook(&client, &node, "steady", &receiver.url(), json!({})).await;
+    let watch = DiskWatch::start(dir.path());
     let steady = steady_latency(&client, &node, &receiver, 500, scale(5_000), "lat").await;
+    let flushes = watch.stop();
     let latencies = &steady.receipt;
     row("latency at 500 events/s", spread(latencies));
     row(
         "  of which until the 202 (stored)",
         spread(&steady.accepted),
     );
+    row("  disk flushes meanwhile (10 per s)", spread(&flushes));
     node.stop();
     backend.finished("latency").await;
 
@@ -581,7 +589,9 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
     stuck.delay = Duration::from_secs(30);
     let hanging = Receiver::start_scripted(vec![], Some(stuck)).await;
     add_webhook(&client, &node, "healthy", &healthy.url(), json!({})).await;
+    let watch = DiskWatch::start(dir.path());
     let alone = steady_latency(&client, &node, &healthy, 500, scale(2_500), "alone").await;
+    let flushes_alone = watch.stop();
     add_webhook(
         &client,
         &node,
@@ -590,7 +600,9 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
         json!({"timeout_seconds": 1}),
     )
     .await;
+    let watch = DiskWatch::start(dir.path());
     let beside = steady_latency(&client, &node, &healthy, 500, scale(2_500), "beside").await;
+    let flushes_beside = watch.stop();
     row(
         "isolation, healthy p99 alone / beside",
         format!(
@@ -605,6 +617,14 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
             "{:.2} ms / {:.2} ms",
             percentile(&alone.accepted, 0.99),
             percentile(&beside.accepted, 0.99)
+        ),
+    );
+    row(
+        "  longest disk flush meanwhile",
+        format!(
+            "{:.2} ms / {:.2} ms",
+            percentile(&flushes_alone, 1.0),
+            percentile(&flushes_beside, 1.0)
         ),
     );
     node.stop();
