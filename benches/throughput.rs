@@ -12,7 +12,8 @@
 //! BENCH_PER_WEBHOOK set the server's in-flight limits (default 256 and 128; the
 //! ceiling is measured at the per-webhook limit, the end-to-end line's concurrency);
 //! BENCH_STORES=sqlite (or postgres) runs one store; BENCH_SERVER_LOG=<filter> shows
-//! the server's log.
+//! the server's log; BENCH_BIN=<path> runs that hookcast binary instead of this
+//! build's.
 
 #[path = "common/disk_watch.rs"]
 mod disk_watch;
@@ -73,7 +74,9 @@ struct Node {
 
 impl Node {
     fn start(database_url: &str, data_dir: &std::path::Path, role: &str) -> Node {
-        let mut child = Command::new(BIN)
+        // BENCH_BIN runs another build of hookcast (A/B comparisons on one machine).
+        let binary = std::env::var("BENCH_BIN").unwrap_or_else(|_| BIN.to_string());
+        let mut child = Command::new(binary)
             .arg("serve")
             .env("HOOKCAST_LISTEN", "127.0.0.1:0")
             .env("HOOKCAST_DATA_DIR", data_dir)
