@@ -89,8 +89,9 @@ struct InFlight {
     freed_since_claim: usize,
     /// Claimed ahead (or handed over by the ingest path), waiting for a slot of their
     /// webhook: a finished attempt starts the next one at once instead of leaving its
-    /// slot idle for a claim's round trip to the database. At most `MAX_ROUNDS - 1` more rounds per webhook, and only as
-    /// many as its deadline lets a delivery wait and still finish within its lease.
+    /// slot idle for a claim's round trip to the database. At most `MAX_ROUNDS - 1`
+    /// more rounds per webhook, and only as many as its deadline lets a delivery wait
+    /// and still finish within its lease.
     ready: HashMap<WebhookId, VecDeque<ClaimedDelivery>>,
     /// Rounds each webhook with deliveries held may hold (see `ready`), from its
     /// deadline; one for a webhook not seen yet.
@@ -230,7 +231,8 @@ pub struct Reservation {
     taken: Vec<(WebhookId, Room)>,
 }
 
-#[derive(Clone, Copy, PartialEq, Debug)]
+/// Where a reservation put a delivery being stored.
+#[derive(Clone, Copy)]
 enum Room {
     Slot,
     Ready,
