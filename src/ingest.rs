@@ -63,13 +63,14 @@ impl IngestQueue {
     }
 }
 
-/// Tries at storing one group while webhooks it fans out to are being deleted.
+/// Tries at storing one group while the webhooks it fans out to are changing.
 const TRIES_WHILE_SUBSCRIBERS_CHANGE: usize = 3;
 
 impl Committer {
-    /// Stores the events. A webhook deleted between reading the subscribers and
-    /// writing the deliveries makes the store write nothing (PostgreSQL); the next try
-    /// reads the subscribers again, as if the events had arrived after the deletion.
+    /// Stores the events. Webhooks changed between reading the subscribers and writing
+    /// the deliveries make the store write nothing (PostgreSQL, [`StoreError::SubscriberGone`]);
+    /// the next try reads the subscribers again, as if the events had arrived after
+    /// the change.
     async fn commit(&self, events: &[Event]) -> Result<Vec<Accepted>, StoreError> {
         let mut tries = 1;
         loop {

@@ -879,6 +879,176 @@ async fn migrated_postgres() -> Option<(Box<dyn Any + Send>, sqlx::PgConnection)
     Some((guard, conn))
 }
 
+/// Events fanned out on one node, each `ingest` retried as the ingest committer
+/// retries it; returns how many deliveries each event got.
+async fn deliveries_per_event(store: &PgStore, count: usize) -> Vec<u32> {
+    for _ in 0..3 {
+        match store.insert_events(&events(count, None), Utc::now()).await {
+            Ok(accepted) => return accepted.iter().map(|a| a.deliveries).collect(),
+            Err(StoreError::SubscriberGone) => continue,
+            Err(error) => panic!("ingest failed: {error}"),
+        }
+    }
+    panic!("ingest kept finding the webhooks changed with nothing changing them");
+}
+
+/// PostgreSQL nodes keep the subscribers they read (migration 0009); whatever another
+/// node changes about the webhooks, the next event fans out as a fresh read would.
+#[tokio::test]
+async fn postgres_ingest_fans_out_to_webhooks_as_another_node_left_them() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let open = || async {
+        let sealer = Sealer::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap();
+        PgStore::open(&database.url, Arc::new(sealer), false, None)
+            .await
+            .unwrap()
+    };
+    let (admin, ingest) = (open().await, open().await);
+    let mut first = webhook("first", "dr.host.disconnected", AuthConfig::None);
+    admin.insert_webhook(&first, None).await.unwrap();
+    assert_eq!(deliveries_per_event(&ingest, 2).await, [1, 1]);
+
+    let mut second = webhook("second", "dr.host.disconnected", AuthConfig::None);
+    admin.insert_webhook(&second, None).await.unwrap();
+    assert_eq!(
+        deliveries_per_event(&ingest, 1).await,
+        [2],
+        "a new subscriber"
+    );
+
+    first.spec.event_types = webhook("x", "dr.user.logout", AuthConfig::None)
+        .spec
+        .event_types;
+    admin.update_webhook(&first, None).await.unwrap();
+    assert_eq!(
+        deliveries_per_event(&ingest, 1).await,
+        [1],
+        "an unsubscribed type"
+    );
+
+    second.set_enabled(false, Utc::now());
+    admin.update_webhook(&second, None).await.unwrap();
+    assert_eq!(deliveries_per_event(&ingest, 1).await, [0], "disabled");
+
+    second.set_enabled(true, Utc::now());
+    admin.update_webhook(&second, None).await.unwrap();
+    assert_eq!(deliveries_per_event(&ingest, 1).await, [1], "enabled again");
+
+    // Recording results: the failing clock leaves the generation alone; disabling
+    // (410 Gone) leaves it too, and the write notices the webhook is disabled.
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&database.url)
+        .await
+        .unwrap();
+    let generation = || "SELECT value FROM webhook_generation";
+    let before: i64 = sqlx::query_scalar(generation())
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let claimed = admin
+        .claim_due(&claim("a", Duration::from_secs(60), 10))
+        .await
+        .unwrap();
+    let of_second: Vec<_> = claimed
+        .iter()
+        .filter(|c| c.webhook.id == second.id)
+        .collect();
+    assert_eq!(of_second.len(), 3, "three events fanned out to the second");
+    let failing = WebhookHealth::Failing {
+        disable_if_failing_since: Utc::now() - chrono::Duration::hours(1),
+    };
+    let results = [
+        record(of_second[0], Some("a"), DeliveryStatus::Retrying, failing),
+        record(
+            of_second[1],
+            Some("a"),
+            DeliveryStatus::Failed,
+            WebhookHealth::Gone,
+        ),
+    ];
+    let disabled = admin.record_attempts(&results, Utc::now()).await.unwrap();
+    assert_eq!(disabled.len(), 1, "gone");
+    let after: i64 = sqlx::query_scalar(generation())
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        after, before,
+        "health bookkeeping is not a change ingest reads"
+    );
+    assert!(
+        matches!(
+            ingest.insert_events(&events(1, None), Utc::now()).await,
+            Err(StoreError::SubscriberGone)
+        ),
+        "the kept copy still has the second enabled; the write must refuse it"
+    );
+    assert_eq!(
+        deliveries_per_event(&ingest, 1).await,
+        [0],
+        "disabled when gone"
+    );
+
+    admin.delete_webhook(&second.id, None).await.unwrap();
+    first.spec.event_types = second.spec.event_types.clone();
+    admin.update_webhook(&first, None).await.unwrap();
+    assert_eq!(
+        deliveries_per_event(&ingest, 1).await,
+        [1],
+        "subscribed again"
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE webhook_id = $1")
+        .bind(first.id.as_str())
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(stored, 4, "two, then one with the second, then this one");
+}
+
+/// Recording results never waits for the webhook generation's row lock (migration
+/// 0009), which a webhook change holds until it commits, while it may wait for
+/// deliveries the recording holds: a change held open on one webhook does not hold up
+/// a result that disables another.
+#[tokio::test]
+async fn postgres_a_result_disables_a_webhook_while_another_is_being_changed() {
+    let Some((store, guard)) = postgres().await else {
+        return;
+    };
+    let database = guard.downcast_ref::<TestDatabase>().unwrap();
+    let (gone, other) = two_subscribers_with_events(&store, ["gone", "other"], 1).await;
+    let claimed = store
+        .claim_due(&claim("a", Duration::from_secs(60), 10))
+        .await
+        .unwrap();
+    let of_gone = claimed.iter().find(|c| c.webhook.id == gone.id).unwrap();
+    let mut held = <sqlx::PgConnection as sqlx::Connection>::connect(&database.url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut held).await.unwrap();
+    sqlx::query("UPDATE webhooks SET url = url || '?changed' WHERE id = $1")
+        .bind(other.id.as_str())
+        .execute(&mut held)
+        .await
+        .unwrap();
+    let result = record(
+        of_gone,
+        Some("a"),
+        DeliveryStatus::Failed,
+        WebhookHealth::Gone,
+    );
+    let disabled = tokio::time::timeout(
+        Duration::from_secs(5),
+        store.record_attempts(&[result], Utc::now()),
+    )
+    .await
+    .expect("recording waited for the other webhook's change")
+    .unwrap();
+    assert_eq!(disabled.len(), 1);
+    assert_eq!(disabled[0].id, gone.id);
+    sqlx::query("ROLLBACK").execute(&mut held).await.unwrap();
+}
+
 /// PostgreSQL compares identifiers byte by byte (migration 0006), not through the
 /// database's language collation.
 #[tokio::test]

@@ -78,9 +78,11 @@ pub enum StoreError {
     NotFound,
     #[error("the delivery is being attempted right now")]
     InFlight,
-    /// A webhook the events fan out to was deleted while they were being stored;
-    /// nothing was stored, and storing them again fans out to the webhooks left.
-    #[error("a subscribed webhook was deleted while the events were being stored")]
+    /// The webhooks changed while the events were being stored (one they fan out to
+    /// was deleted or disabled; on PostgreSQL, any change since the subscribers were
+    /// read): nothing was stored, and storing them again fans out to the webhooks as
+    /// they are now.
+    #[error("the subscribed webhooks changed while the events were being stored")]
     SubscriberGone,
     #[error("stored data is damaged: {0}")]
     Corrupt(String),

@@ -2,19 +2,17 @@
 //! and reads.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Row as _};
+use sqlx::PgConnection;
 
-use super::rows::{read_event, read_webhook};
+use super::rows::read_event;
 use super::{PgStore, WORK_CHANNEL};
 use crate::domain::event::Event;
 use crate::domain::ids::EventId;
-use crate::domain::webhook::Webhook;
 use crate::store::fan_out::{FanOut, NewDelivery};
 use crate::store::{Accepted, EventFilter, HandOff, Inserted, StoreError};
-use crate::store::{delivery_codec, event_codec, webhook_codec};
+use crate::store::{delivery_codec, event_codec};
 
 impl PgStore {
     /// Stores events and their deliveries. Without idempotency keys that takes two round
@@ -33,7 +31,7 @@ impl PgStore {
             return self.insert_keyed_events(events, now, hand_off).await;
         }
         let mut conn = self.ingest_pool.acquire().await?;
-        let subscribers = self.subscribers(&mut conn, events).await?;
+        let subscribers = self.subscribers.of(&mut conn, events, &self.sealer).await?;
         let mut fan_out = FanOut::new(now, hand_off);
         let accepted = events
             .iter()
@@ -44,7 +42,13 @@ impl PgStore {
             })
             .collect();
         let rows = events.iter().map(event_codec::encode).collect();
-        write_events(&mut conn, rows, &fan_out.rows, fan_out.queued > 0, now).await?;
+        let written = Written {
+            deliveries: &fan_out.rows,
+            wake: fan_out.queued > 0,
+            generation: subscribers.generation,
+            now,
+        };
+        self.write_events(&mut conn, rows, written).await?;
         Ok(fan_out.finish(accepted))
     }
 
@@ -57,7 +61,7 @@ impl PgStore {
         hand_off: Option<HandOff<'_>>,
     ) -> Result<Inserted, StoreError> {
         let mut tx = self.ingest_pool.begin().await?;
-        let subscribers = self.subscribers(&mut tx, events).await?;
+        let subscribers = self.subscribers.of(&mut tx, events, &self.sealer).await?;
         let mut accepted = Vec::with_capacity(events.len());
         let mut plain: Vec<&Event> = Vec::new();
         let mut fan_out = FanOut::new(now, hand_off);
@@ -94,48 +98,15 @@ impl PgStore {
             });
         }
         let rows = plain.into_iter().map(event_codec::encode).collect();
-        write_events(&mut tx, rows, &fan_out.rows, fan_out.queued > 0, now).await?;
+        let written = Written {
+            deliveries: &fan_out.rows,
+            wake: fan_out.queued > 0,
+            generation: subscribers.generation,
+            now,
+        };
+        self.write_events(&mut tx, rows, written).await?;
         tx.commit().await?;
         Ok(fan_out.finish(accepted))
-    }
-
-    /// The enabled webhooks subscribed to any of the events' types, in one query.
-    async fn subscribers(
-        &self,
-        conn: &mut PgConnection,
-        events: &[Event],
-    ) -> Result<Subscribers, StoreError> {
-        let mut codes: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-        codes.sort_unstable();
-        codes.dedup();
-        let rows = sqlx::query(
-            "SELECT w.*, ARRAY(SELECT t.event_type FROM webhook_event_types t \
-             WHERE t.webhook_id = w.id ORDER BY t.position) AS event_types \
-             FROM webhooks w WHERE w.enabled AND w.id IN \
-             (SELECT webhook_id FROM webhook_event_types WHERE event_type = ANY($1)) \
-             ORDER BY w.id",
-        )
-        .bind(&codes)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut by_type: HashMap<String, Vec<Arc<Webhook>>> = HashMap::new();
-        for row in &rows {
-            let event_types: Vec<String> = row.try_get("event_types")?;
-            let subscribed: Vec<String> = event_types
-                .iter()
-                .filter(|code| codes.contains(&code.as_str()))
-                .cloned()
-                .collect();
-            let webhook = Arc::new(webhook_codec::decode(
-                read_webhook(row)?,
-                event_types,
-                &self.sealer,
-            )?);
-            for code in subscribed {
-                by_type.entry(code).or_default().push(webhook.clone());
-            }
-        }
-        Ok(Subscribers(by_type))
     }
 
     pub(super) async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {
@@ -187,80 +158,90 @@ impl PgStore {
     }
 }
 
-/// Subscribers by event type, each list in webhook id order.
-struct Subscribers(HashMap<String, Vec<Arc<Webhook>>>);
-
-impl Subscribers {
-    fn of(&self, event: &Event) -> &[Arc<Webhook>] {
-        self.0
-            .get(event.event_type.as_str())
-            .map_or(&[], Vec::as_slice)
-    }
+/// What a write stores beside the events: their deliveries, whether to wake the
+/// claim loop, and the webhook generation the deliveries were fanned out at.
+struct Written<'a> {
+    deliveries: &'a [NewDelivery],
+    wake: bool,
+    generation: i64,
+    now: DateTime<Utc>,
 }
 
-/// Writes the events, their deliveries and (with `wake`) the wake-up in one
-/// statement. Each column goes as one array, so the statement's text is the same for
-/// any number of rows and is prepared once per connection.
-///
-/// The statement first locks the webhooks fanned out to (`FOR KEY SHARE`, once each),
-/// which holds off their deletion until it commits, and writes nothing if one of them
-/// is already gone ([`StoreError::SubscriberGone`]): the subscribers were read a
-/// moment before, outside any transaction. This does once per statement what foreign
-/// keys did once per delivery (migration 0008).
-async fn write_events(
-    conn: &mut PgConnection,
-    rows: Vec<event_codec::EventRow>,
-    deliveries: &[NewDelivery],
-    wake: bool,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let webhook_ids = delivery_codec::distinct(deliveries.iter().map(|d| d.webhook_id.as_str()));
-    let complete: bool = sqlx::query_scalar(
-        "WITH live AS ( \
-           SELECT id FROM webhooks WHERE id = ANY($19::text[]) FOR KEY SHARE \
-         ), complete AS ( \
-           SELECT count(*) = cardinality($19::text[]) AS ok FROM live \
-         ), new_events AS ( \
-           INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, received_at, attributes) \
-           SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-                                $7::bigint[], $8::bigint[], $9::text[]) \
-           WHERE (SELECT ok FROM complete) \
-         ), new_deliveries AS ( \
-           INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, \
-                                   lease_owner, lease_until, created_at, updated_at) \
-           SELECT id, event_id, webhook_id, 'pending', 0, next_attempt_at, lease_owner, lease_until, $16, $16 \
-           FROM UNNEST($10::text[], $11::text[], $12::text[], $13::bigint[], $14::text[], $15::bigint[]) \
-                AS d (id, event_id, webhook_id, next_attempt_at, lease_owner, lease_until) \
-           WHERE (SELECT ok FROM complete) \
-         ) \
-         SELECT ok FROM complete, \
-           LATERAL (SELECT CASE WHEN $18 AND ok THEN pg_notify($17, '') END) AS wake",
-    )
-    .bind(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.event_type.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.severity.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.source.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.occurred_at).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.received_at).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.attributes.as_str()).collect::<Vec<_>>())
-    .bind(deliveries.iter().map(|d| d.id.as_str()).collect::<Vec<_>>())
-    .bind(deliveries.iter().map(|d| d.event_id.as_str()).collect::<Vec<_>>())
-    .bind(deliveries.iter().map(|d| d.webhook_id.as_str()).collect::<Vec<_>>())
-    .bind(deliveries.iter().map(|d| d.next_attempt_at).collect::<Vec<_>>())
-    .bind(deliveries.iter().map(|d| d.lease_owner.as_deref()).collect::<Vec<_>>())
-    .bind(deliveries.iter().map(|d| d.lease_until).collect::<Vec<_>>())
-    .bind(now.timestamp_millis())
-    .bind(WORK_CHANNEL)
-    .bind(wake)
-    .bind(webhook_ids)
-    .fetch_one(&mut *conn)
-    .await?;
-    if complete {
-        Ok(())
-    } else {
-        Err(StoreError::SubscriberGone)
+impl PgStore {
+    /// Writes the events, their deliveries and (with `wake`) the wake-up in one
+    /// statement. Each column goes as one array, so the statement's text is the same
+    /// for any number of rows and is prepared once per connection.
+    ///
+    /// The statement writes nothing ([`StoreError::SubscriberGone`], and the kept
+    /// subscribers are forgotten) if the webhooks changed since the subscribers were
+    /// read: if the webhook generation has moved, or if a webhook fanned out to is
+    /// gone or disabled (migration 0009). It locks those webhooks (`FOR KEY SHARE`,
+    /// once each), which holds off their deletion until it commits. This does once per
+    /// statement what foreign keys did once per delivery (migration 0008).
+    async fn write_events(
+        &self,
+        conn: &mut PgConnection,
+        rows: Vec<event_codec::EventRow>,
+        written: Written<'_>,
+    ) -> Result<(), StoreError> {
+        let Written {
+            deliveries,
+            wake,
+            generation,
+            now,
+        } = written;
+        let webhook_ids =
+            delivery_codec::distinct(deliveries.iter().map(|d| d.webhook_id.as_str()));
+        let current: bool = sqlx::query_scalar(
+            "WITH live AS ( \
+               SELECT id FROM webhooks WHERE id = ANY($19::text[]) AND enabled FOR KEY SHARE \
+             ), complete AS ( \
+               SELECT count(*) = cardinality($19::text[]) \
+                      AND (SELECT value FROM webhook_generation) = $20 AS ok FROM live \
+             ), new_events AS ( \
+               INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, received_at, attributes) \
+               SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                                    $7::bigint[], $8::bigint[], $9::text[]) \
+               WHERE (SELECT ok FROM complete) \
+             ), new_deliveries AS ( \
+               INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, \
+                                       lease_owner, lease_until, created_at, updated_at) \
+               SELECT id, event_id, webhook_id, 'pending', 0, next_attempt_at, lease_owner, lease_until, $16, $16 \
+               FROM UNNEST($10::text[], $11::text[], $12::text[], $13::bigint[], $14::text[], $15::bigint[]) \
+                    AS d (id, event_id, webhook_id, next_attempt_at, lease_owner, lease_until) \
+               WHERE (SELECT ok FROM complete) \
+             ) \
+             SELECT ok FROM complete, \
+               LATERAL (SELECT CASE WHEN $18 AND ok THEN pg_notify($17, '') END) AS wake",
+        )
+        .bind(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.event_type.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.severity.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.source.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.occurred_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.received_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.attributes.as_str()).collect::<Vec<_>>())
+        .bind(deliveries.iter().map(|d| d.id.as_str()).collect::<Vec<_>>())
+        .bind(deliveries.iter().map(|d| d.event_id.as_str()).collect::<Vec<_>>())
+        .bind(deliveries.iter().map(|d| d.webhook_id.as_str()).collect::<Vec<_>>())
+        .bind(deliveries.iter().map(|d| d.next_attempt_at).collect::<Vec<_>>())
+        .bind(deliveries.iter().map(|d| d.lease_owner.as_deref()).collect::<Vec<_>>())
+        .bind(deliveries.iter().map(|d| d.lease_until).collect::<Vec<_>>())
+        .bind(now.timestamp_millis())
+        .bind(WORK_CHANNEL)
+        .bind(wake)
+        .bind(webhook_ids)
+        .bind(generation)
+        .fetch_one(&mut *conn)
+        .await?;
+        if current {
+            Ok(())
+        } else {
+            self.subscribers.forget();
+            Err(StoreError::SubscriberGone)
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod deliveries;
 mod events;
+mod subscribers;
 mod webhooks;
 
 mod rows {
@@ -95,6 +96,11 @@ pub fn migrator() -> Migrator {
             "store checks references",
             include_str!("../../../migrations/postgres/0008_store_checks_references.sql"),
         ),
+        migration(
+            9,
+            "webhook generation",
+            include_str!("../../../migrations/postgres/0009_webhook_generation.sql"),
+        ),
     ])
 }
 
@@ -104,6 +110,8 @@ pub struct PgStore {
     /// (see [`ingest_options`]).
     ingest_pool: PgPool,
     sealer: Arc<Sealer>,
+    /// The subscribers ingest last read, until a webhook changes.
+    subscribers: subscribers::SubscriberCache,
 }
 
 impl PgStore {
@@ -129,6 +137,7 @@ impl PgStore {
             pool,
             ingest_pool,
             sealer,
+            subscribers: Default::default(),
         })
     }
 

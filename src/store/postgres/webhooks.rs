@@ -123,6 +123,9 @@ impl PgStore {
             super::access::insert_audit(&mut tx, entry).await?;
         }
         tx.commit().await?;
+        // Not needed for correctness (ingest's write would refuse the copy), but it
+        // spares that write.
+        self.subscribers.forget();
         Ok(())
     }
 
@@ -188,6 +191,9 @@ impl PgStore {
             super::access::insert_audit(&mut tx, entry).await?;
         }
         tx.commit().await?;
+        // Not needed for correctness (ingest's write would refuse the copy), but it
+        // spares that write.
+        self.subscribers.forget();
         Ok(())
     }
 
@@ -247,6 +253,7 @@ impl PgStore {
             super::access::insert_audit(&mut tx, entry).await?;
         }
         tx.commit().await?;
+        self.subscribers.forget();
         Ok(deleted.rows_affected() > 0)
     }
 }
