@@ -941,8 +941,7 @@ async fn postgres_ingest_fans_out_to_webhooks_as_another_node_left_them() {
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&database.url)
         .await
         .unwrap();
-    let generation = || "SELECT value FROM webhook_generation";
-    let before: i64 = sqlx::query_scalar(generation())
+    let before: i64 = sqlx::query_scalar("SELECT value FROM webhook_generation")
         .fetch_one(&mut conn)
         .await
         .unwrap();
@@ -969,7 +968,7 @@ async fn postgres_ingest_fans_out_to_webhooks_as_another_node_left_them() {
     ];
     let disabled = admin.record_attempts(&results, Utc::now()).await.unwrap();
     assert_eq!(disabled.len(), 1, "gone");
-    let after: i64 = sqlx::query_scalar(generation())
+    let after: i64 = sqlx::query_scalar("SELECT value FROM webhook_generation")
         .fetch_one(&mut conn)
         .await
         .unwrap();

@@ -42,13 +42,9 @@ impl PgStore {
             })
             .collect();
         let rows = events.iter().map(event_codec::encode).collect();
-        let written = Written {
-            deliveries: &fan_out.rows,
-            wake: fan_out.queued > 0,
-            generation: subscribers.generation,
-            now,
-        };
-        self.write_events(&mut conn, rows, written).await?;
+        let (wake, generation) = (fan_out.queued > 0, subscribers.generation);
+        self.write_events(&mut conn, rows, &fan_out.rows, wake, generation, now)
+            .await?;
         Ok(fan_out.finish(accepted))
     }
 
@@ -98,13 +94,9 @@ impl PgStore {
             });
         }
         let rows = plain.into_iter().map(event_codec::encode).collect();
-        let written = Written {
-            deliveries: &fan_out.rows,
-            wake: fan_out.queued > 0,
-            generation: subscribers.generation,
-            now,
-        };
-        self.write_events(&mut tx, rows, written).await?;
+        let (wake, generation) = (fan_out.queued > 0, subscribers.generation);
+        self.write_events(&mut tx, rows, &fan_out.rows, wake, generation, now)
+            .await?;
         tx.commit().await?;
         Ok(fan_out.finish(accepted))
     }
@@ -158,15 +150,6 @@ impl PgStore {
     }
 }
 
-/// What a write stores beside the events: their deliveries, whether to wake the
-/// claim loop, and the webhook generation the deliveries were fanned out at.
-struct Written<'a> {
-    deliveries: &'a [NewDelivery],
-    wake: bool,
-    generation: i64,
-    now: DateTime<Utc>,
-}
-
 impl PgStore {
     /// Writes the events, their deliveries and (with `wake`) the wake-up in one
     /// statement. Each column goes as one array, so the statement's text is the same
@@ -182,14 +165,11 @@ impl PgStore {
         &self,
         conn: &mut PgConnection,
         rows: Vec<event_codec::EventRow>,
-        written: Written<'_>,
+        deliveries: &[NewDelivery],
+        wake: bool,
+        generation: i64,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let Written {
-            deliveries,
-            wake,
-            generation,
-            now,
-        } = written;
         let webhook_ids =
             delivery_codec::distinct(deliveries.iter().map(|d| d.webhook_id.as_str()));
         let current: bool = sqlx::query_scalar(
