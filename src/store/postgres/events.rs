@@ -15,12 +15,14 @@ use crate::store::{Accepted, EventFilter, HandOff, Inserted, StoreError};
 use crate::store::{delivery_codec, event_codec};
 
 impl PgStore {
-    /// Stores events and their deliveries. Without idempotency keys that takes two round
-    /// trips: one read of the subscribers, then one statement that writes the events,
-    /// the deliveries and the wake-up and commits alone. A transaction around them would
-    /// not make the read more current (under READ COMMITTED each statement reads its own
-    /// snapshot); it would only add BEGIN and COMMIT. A loopback round trip cost 0.11 ms
-    /// where a committed one-row insert cost 0.27 ms (BENCHMARKS.md, the thirteenth pass).
+    /// Stores events and their deliveries. Without idempotency keys that takes one
+    /// round trip while the kept subscribers are current (`subscribers.rs`): one
+    /// statement that writes the events, the deliveries and the wake-up and commits
+    /// alone; reading the subscribers, when needed, goes before it. A transaction around
+    /// them would not make the read more current (under READ COMMITTED each statement
+    /// reads its own snapshot); it would only add BEGIN and COMMIT. A loopback round trip
+    /// cost 0.11 ms where a committed one-row insert cost 0.27 ms (BENCHMARKS.md, the
+    /// thirteenth pass).
     pub(super) async fn insert_events(
         &self,
         events: &[Event],
