@@ -106,6 +106,12 @@ pub async fn run(
         metrics,
         alert_rules: Arc::new(settings.alertmanager_types.clone()),
     };
+    if settings.role.serves_api()
+        && let Err(error) = store.warm_ingest().await
+    {
+        // Ingest connects on its first events instead; nothing else depends on it.
+        tracing::warn!(%error, "could not ready the ingest connections ahead of traffic");
+    }
     let address = listener.local_addr()?;
     tracing::info!(%address, data_dir = %settings.data_dir.display(), role = ?settings.role, "hookcast is serving");
     if settings.role.delivers() {

@@ -1048,6 +1048,48 @@ async fn postgres_a_result_disables_a_webhook_while_another_is_being_changed() {
     sqlx::query("ROLLBACK").execute(&mut held).await.unwrap();
 }
 
+/// The ingest connections as PostgreSQL sees them: the last statement of each.
+async fn ingest_sessions(conn: &mut sqlx::PgConnection) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT query FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name = 'hookcast-ingest'",
+    )
+    .fetch_all(conn)
+    .await
+    .unwrap()
+}
+
+/// A PostgreSQL store readies ingest before the first event: every ingest connection
+/// open, and ingest's write run once on each (so prepared), with nothing stored.
+#[tokio::test]
+async fn postgres_ingest_is_ready_before_the_first_event() {
+    let Some((store, guard)) = postgres().await else {
+        return;
+    };
+    let database = guard.downcast_ref::<TestDatabase>().unwrap();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&database.url)
+        .await
+        .unwrap();
+    assert!(
+        ingest_sessions(&mut conn).await.is_empty(),
+        "opened on demand"
+    );
+    store.warm_ingest().await.unwrap();
+    let sessions = ingest_sessions(&mut conn).await;
+    assert_eq!(
+        sessions.len(),
+        hookcast::store::ingest_committers(&database.url)
+    );
+    for last in &sessions {
+        assert!(last.starts_with("WITH live AS"), "last ran: {last}");
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+}
+
 /// PostgreSQL compares identifiers byte by byte (migration 0006), not through the
 /// database's language collation.
 #[tokio::test]

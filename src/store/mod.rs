@@ -309,6 +309,12 @@ pub trait Store: Send + Sync + 'static {
             .accepted)
     }
 
+    /// Readies what storing events needs before the first of them arrives (a node that
+    /// takes API traffic calls it on start). Nothing to do by default.
+    async fn warm_ingest(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError>;
 
     /// Newest first.

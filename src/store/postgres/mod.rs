@@ -225,6 +225,10 @@ impl Store for PgStore {
         PgStore::insert_events(self, events, now, hand_off).await
     }
 
+    async fn warm_ingest(&self) -> Result<(), StoreError> {
+        PgStore::warm_ingest(self).await
+    }
+
     async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {
         PgStore::get_event(self, id).await
     }
