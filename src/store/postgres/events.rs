@@ -55,8 +55,8 @@ impl PgStore {
     /// after a start pay neither for connecting nor for a new PostgreSQL backend's first
     /// preparing and planning of the statement. Before this, per-event timings of the
     /// bench's latency and isolation lines showed the first five to nine events of
-    /// each fresh node at 5-18 ms against under 1 ms after (BENCHMARKS.md, the
-    /// twentieth pass): a third of what the isolation line's p99 allows.
+    /// each fresh node at 5-22 ms; after it, none of the first fifty over 4 ms
+    /// (BENCHMARKS.md, the twentieth pass). The isolation line's p99 allows 25.
     pub(super) async fn warm_ingest(&self) -> Result<(), StoreError> {
         let mut connections = Vec::with_capacity(INGEST_COMMITTERS as usize);
         // Each held while the next is taken, so the pool opens them all.
