@@ -879,6 +879,48 @@ async fn migrated_postgres() -> Option<(Box<dyn Any + Send>, sqlx::PgConnection)
     Some((guard, conn))
 }
 
+/// Events without an idempotency key (nearly all) add nothing to the index of keys,
+/// which still refuses a key taken twice.
+#[tokio::test]
+async fn postgres_events_without_a_key_leave_the_key_index_empty() {
+    let Some((store, guard)) = postgres().await else {
+        return;
+    };
+    let database = guard.downcast_ref::<TestDatabase>().unwrap();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&database.url)
+        .await
+        .unwrap();
+    for _ in 0..30 {
+        store
+            .insert_events(&events(100, None), Utc::now())
+            .await
+            .unwrap();
+    }
+    let keyed = store
+        .insert_events(&events(1, Some("k-1")), Utc::now())
+        .await
+        .unwrap();
+    let again = store
+        .insert_events(&events(1, Some("k-1")), Utc::now())
+        .await
+        .unwrap();
+    assert!(again[0].duplicate && again[0].event_id == keyed[0].event_id);
+    // Every index on the key, and its size: a metapage and one leaf page holding the
+    // one key. Three thousand NULL entries would fill more than one leaf page, even
+    // deduplicated (6 bytes each).
+    let indexes: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT i.indexname::text, pg_relation_size(i.indexname::regclass) FROM pg_indexes i \
+         WHERE i.tablename = 'events' AND i.indexdef LIKE '%(idempotency_key)%'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        indexes,
+        [("events_by_idempotency_key".to_string(), 2 * 8192)]
+    );
+}
+
 /// Events fanned out on one node, each `ingest` retried as the ingest committer
 /// retries it; returns how many deliveries each event got.
 async fn deliveries_per_event(store: &PgStore, count: usize) -> Vec<u32> {

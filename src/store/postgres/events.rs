@@ -266,7 +266,7 @@ pub(super) async fn insert_event_row(
     let row = event_codec::encode(event);
     let sql = if keyed {
         "INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, received_at, attributes, \
-         idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (idempotency_key) DO NOTHING"
+         idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
     } else {
         "INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, received_at, attributes, \
          idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"

@@ -101,6 +101,11 @@ pub fn migrator() -> Migrator {
             "webhook generation",
             include_str!("../../../migrations/postgres/0009_webhook_generation.sql"),
         ),
+        migration(
+            10,
+            "keyed events index",
+            include_str!("../../../migrations/postgres/0010_keyed_events_index.sql"),
+        ),
     ])
 }
 
