@@ -11,7 +11,8 @@
 //! Scale it down with HOOKCAST_BENCH_SCALE=0.1 for a quick look; BENCH_IN_FLIGHT and
 //! BENCH_PER_WEBHOOK set the server's in-flight limits (default 256 and 128; the
 //! ceiling is measured at the per-webhook limit, the end-to-end line's concurrency);
-//! BENCH_STORES=sqlite (or postgres) runs one store; BENCH_SERVER_LOG=<filter> shows
+//! BENCH_STORES=sqlite (or postgres) runs one store, BENCH_LINES=fanout,backlog (say)
+//! some of the lines (see `wanted`); BENCH_SERVER_LOG=<filter> shows
 //! the server's log; BENCH_BIN=<path> runs that hookcast binary instead of this
 //! build's.
 
@@ -421,6 +422,13 @@ impl Backend {
     }
 }
 
+/// Whether BENCH_LINES (a comma-separated list of ingest, latency, fanout, backlog
+/// and isolation; all by default) asks for this group of lines. "ingest" includes the
+/// end-to-end line, which runs on its node.
+fn wanted(line: &str) -> bool {
+    std::env::var("BENCH_LINES").map_or(true, |lines| lines.split(',').any(|l| l.trim() == line))
+}
+
 async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::builder()
@@ -434,204 +442,214 @@ async fn run_store(label: &str, backend: &Backend, ceiling: f64) {
         async move { Node::start(&backend.fresh(phase).await, &data, "all") }
     };
 
-    // Ingest, one event per request, 32 clients; and in batches of 100. No webhook
-    // subscribes to the type used, so this is the ingest path alone.
-    let node = fresh_node("ingest").await;
-    let (c, base) = (client.clone(), node.base.clone());
-    let single = saturate(scale(20_000), 32, move |n| {
-        let (c, url) = (c.clone(), format!("{base}/events"));
-        async move {
-            let r = c
-                .post(url)
-                .bearer_auth(TOKEN)
-                .json(&event(format!("s{n}"), "dr.user.logout"))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 202);
-        }
-    })
-    .await;
-    row(
-        "ingest, 1 event per request (32 clients)",
-        format!("{single:>9.0} events/s"),
-    );
-    let batched =
-        post_batches(&client, &node.base, scale(1_000), 8, "b", "dr.user.logout").await * 100.0;
-    row(
-        "ingest, batches of 100 (8 clients)",
-        format!("{batched:>9.0} events/s"),
-    );
+    if wanted("ingest") {
+        // Ingest, one event per request, 32 clients; and in batches of 100. No webhook
+        // subscribes to the type used, so this is the ingest path alone.
+        let node = fresh_node("ingest").await;
+        let (c, base) = (client.clone(), node.base.clone());
+        let single = saturate(scale(20_000), 32, move |n| {
+            let (c, url) = (c.clone(), format!("{base}/events"));
+            async move {
+                let r = c
+                    .post(url)
+                    .bearer_auth(TOKEN)
+                    .json(&event(format!("s{n}"), "dr.user.logout"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 202);
+            }
+        })
+        .await;
+        row(
+            "ingest, 1 event per request (32 clients)",
+            format!("{single:>9.0} events/s"),
+        );
+        let batched =
+            post_batches(&client, &node.base, scale(1_000), 8, "b", "dr.user.logout").await * 100.0;
+        row(
+            "ingest, batches of 100 (8 clients)",
+            format!("{batched:>9.0} events/s"),
+        );
 
-    // End to end: events in batches, one webhook, until the receiver has them all.
-    // The best of three rounds, as the ceiling it is compared with: on a shared VM
-    // noise only ever lowers either.
-    let receiver = Receiver::start().await;
-    add_webhook(&client, &node, "e2e", &receiver.url(), json!({})).await;
-    let mut rounds = Vec::new();
-    for prefix in ["ea", "eb", "ec"] {
-        rounds.push(end_to_end_round(&client, &node, &receiver, prefix).await);
+        // End to end: events in batches, one webhook, until the receiver has them all.
+        // The best of three rounds, as the ceiling it is compared with: on a shared VM
+        // noise only ever lowers either.
+        let receiver = Receiver::start().await;
+        add_webhook(&client, &node, "e2e", &receiver.url(), json!({})).await;
+        let mut rounds = Vec::new();
+        for prefix in ["ea", "eb", "ec"] {
+            rounds.push(end_to_end_round(&client, &node, &receiver, prefix).await);
+        }
+        let best = rounds
+            .iter()
+            .max_by(|a, b| a.rate.total_cmp(&b.rate))
+            .unwrap();
+        row(
+            "end to end, deliveries",
+            format!(
+                "{:>9.0} /s ({:.1} % of the ceiling), server CPU {:.0} µs each; best of {:.0}, {:.0}, {:.0}",
+                best.rate,
+                best.rate / ceiling * 100.0,
+                best.cpu_per_delivery.as_secs_f64() * 1e6,
+                rounds[0].rate,
+                rounds[1].rate,
+                rounds[2].rate
+            ),
+        );
+        row(
+            "  of which until all events were accepted",
+            format!(
+                "{:>9.2} s of {:.2} s",
+                best.accepted.as_secs_f64(),
+                best.elapsed.as_secs_f64()
+            ),
+        );
+
+        node.stop();
+        backend.finished("ingest").await;
     }
-    let best = rounds
-        .iter()
-        .max_by(|a, b| a.rate.total_cmp(&b.rate))
-        .unwrap();
-    row(
-        "end to end, deliveries",
-        format!(
-            "{:>9.0} /s ({:.1} % of the ceiling), server CPU {:.0} µs each; best of {:.0}, {:.0}, {:.0}",
-            best.rate,
-            best.rate / ceiling * 100.0,
-            best.cpu_per_delivery.as_secs_f64() * 1e6,
-            rounds[0].rate,
-            rounds[1].rate,
-            rounds[2].rate
-        ),
-    );
-    row(
-        "  of which until all events were accepted",
-        format!(
-            "{:>9.2} s of {:.2} s",
-            best.accepted.as_secs_f64(),
-            best.elapsed.as_secs_f64()
-        ),
-    );
 
-    node.stop();
-    backend.finished("ingest").await;
+    if wanted("latency") {
+        // Latency at a steady 500 events/s, on a node and database of its own: right after
+        // the end-to-end line's 150,000 deliveries it measured their aftermath (a checkpoint
+        // their WAL started ran through the whole line), not a steady state.
+        let node = fresh_node("latency").await;
+        let receiver = Receiver::start().await;
+        add_webhook(&client, &node, "steady", &receiver.url(), json!({})).await;
+        let watch = DiskWatch::start(dir.path());
+        let steady = steady_latency(&client, &node, &receiver, 500, scale(5_000), "lat").await;
+        let flushes = watch.stop();
+        let latencies = &steady.receipt;
+        row("latency at 500 events/s", spread(latencies));
+        row(
+            "  of which until the 202 (stored)",
+            spread(&steady.accepted),
+        );
+        row("  disk flushes meanwhile (10 per s)", spread(&flushes));
+        node.stop();
+        backend.finished("latency").await;
+    }
 
-    // Latency at a steady 500 events/s, on a node and database of its own: right after
-    // the end-to-end line's 150,000 deliveries it measured their aftermath (a checkpoint
-    // their WAL started ran through the whole line), not a steady state.
-    let node = fresh_node("latency").await;
-    let receiver = Receiver::start().await;
-    add_webhook(&client, &node, "steady", &receiver.url(), json!({})).await;
-    let watch = DiskWatch::start(dir.path());
-    let steady = steady_latency(&client, &node, &receiver, 500, scale(5_000), "lat").await;
-    let flushes = watch.stop();
-    let latencies = &steady.receipt;
-    row("latency at 500 events/s", spread(latencies));
-    row(
-        "  of which until the 202 (stored)",
-        spread(&steady.accepted),
-    );
-    row("  disk flushes meanwhile (10 per s)", spread(&flushes));
-    node.stop();
-    backend.finished("latency").await;
+    if wanted("fanout") {
+        // Fan-out: one event to 1,000 webhooks.
+        let node = fresh_node("fanout").await;
+        let fan = Receiver::start().await;
+        let (c, base, url) = (client.clone(), node.base.clone(), fan.url());
+        saturate(1000, 16, move |n| {
+            let (c, base, url) = (c.clone(), base.clone(), url.clone());
+            async move {
+                let body = json!({"name": format!("fan-{n}"), "url": url, "event_types": ["dr.host.recovery_timeout"]});
+                c.post(format!("{base}/webhooks")).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+            }
+        })
+        .await;
+        let started = Instant::now();
+        client
+            .post(format!("{}/events", node.base))
+            .bearer_auth(TOKEN)
+            .json(&event("fan".into(), "dr.host.recovery_timeout"))
+            .send()
+            .await
+            .unwrap();
+        fan.wait_for(1000, Duration::from_secs(60)).await;
+        row(
+            "fan-out, 1 event to 1,000 webhooks",
+            format!(
+                "{:>9.1} ms to the last receipt",
+                started.elapsed().as_secs_f64() * 1e3
+            ),
+        );
+        node.stop();
+        backend.finished("fanout").await;
+    }
 
-    // Fan-out: one event to 1,000 webhooks.
-    let node = fresh_node("fanout").await;
-    let fan = Receiver::start().await;
-    let (c, base, url) = (client.clone(), node.base.clone(), fan.url());
-    saturate(1000, 16, move |n| {
-        let (c, base, url) = (c.clone(), base.clone(), url.clone());
-        async move {
-            let body = json!({"name": format!("fan-{n}"), "url": url, "event_types": ["dr.host.recovery_timeout"]});
-            c.post(format!("{base}/webhooks")).bearer_auth(TOKEN).json(&body).send().await.unwrap();
-        }
-    })
-    .await;
-    let started = Instant::now();
-    client
-        .post(format!("{}/events", node.base))
-        .bearer_auth(TOKEN)
-        .json(&event("fan".into(), "dr.host.recovery_timeout"))
-        .send()
-        .await
-        .unwrap();
-    fan.wait_for(1000, Duration::from_secs(60)).await;
-    row(
-        "fan-out, 1 event to 1,000 webhooks",
-        format!(
-            "{:>9.1} ms to the last receipt",
-            started.elapsed().as_secs_f64() * 1e3
-        ),
-    );
-    node.stop();
-    backend.finished("fanout").await;
+    if wanted("backlog") {
+        // Backlog: 100,000 deliveries accepted while nothing delivers (an `api` node),
+        // then a node that delivers drains them.
+        let backlog = scale(100_000);
+        let data = dir.path().join("backlog");
+        let backlog_url = backend.fresh("backlog").await;
+        let node = Node::start(&backlog_url, &data, "api");
+        let drain = Receiver::start().await;
+        add_webhook(&client, &node, "backlog", &drain.url(), json!({})).await;
+        post_batches(
+            &client,
+            &node.base,
+            backlog / 100,
+            8,
+            "q",
+            "dr.host.disconnected",
+        )
+        .await;
+        node.stop();
+        let node = Node::start(&backlog_url, &data, "all");
+        let started = Instant::now();
+        drain.wait_for(backlog, Duration::from_secs(900)).await;
+        let rate = backlog as f64 / started.elapsed().as_secs_f64();
+        // The node's whole life is the drain (start-up included).
+        let cpu_per_delivery = node.cpu_time().as_secs_f64() / backlog as f64;
+        row(
+            &format!("backlog of {backlog}, drain"),
+            format!(
+                "{rate:>9.0} /s, peak RSS {:.0} MiB, server CPU {:.0} µs each",
+                node.peak_rss_mib(),
+                cpu_per_delivery * 1e6
+            ),
+        );
+        node.stop();
+        backend.finished("backlog").await;
+    }
 
-    // Backlog: 100,000 deliveries accepted while nothing delivers (an `api` node),
-    // then a node that delivers drains them.
-    let backlog = scale(100_000);
-    let data = dir.path().join("backlog");
-    let backlog_url = backend.fresh("backlog").await;
-    let node = Node::start(&backlog_url, &data, "api");
-    let drain = Receiver::start().await;
-    add_webhook(&client, &node, "backlog", &drain.url(), json!({})).await;
-    post_batches(
-        &client,
-        &node.base,
-        backlog / 100,
-        8,
-        "q",
-        "dr.host.disconnected",
-    )
-    .await;
-    node.stop();
-    let node = Node::start(&backlog_url, &data, "all");
-    let started = Instant::now();
-    drain.wait_for(backlog, Duration::from_secs(900)).await;
-    let rate = backlog as f64 / started.elapsed().as_secs_f64();
-    // The node's whole life is the drain (start-up included).
-    let cpu_per_delivery = node.cpu_time().as_secs_f64() / backlog as f64;
-    row(
-        &format!("backlog of {backlog}, drain"),
-        format!(
-            "{rate:>9.0} /s, peak RSS {:.0} MiB, server CPU {:.0} µs each",
-            node.peak_rss_mib(),
-            cpu_per_delivery * 1e6
-        ),
-    );
-    node.stop();
-    backend.finished("backlog").await;
-
-    // Isolation: a healthy webhook's p99 while another times out on every request.
-    let node = fresh_node("isolation").await;
-    let healthy = Receiver::start().await;
-    let mut stuck = Reply::status(200);
-    stuck.delay = Duration::from_secs(30);
-    let hanging = Receiver::start_scripted(vec![], Some(stuck)).await;
-    add_webhook(&client, &node, "healthy", &healthy.url(), json!({})).await;
-    let watch = DiskWatch::start(dir.path());
-    let alone = steady_latency(&client, &node, &healthy, 500, scale(2_500), "alone").await;
-    let flushes_alone = watch.stop();
-    add_webhook(
-        &client,
-        &node,
-        "hanging",
-        &hanging.url(),
-        json!({"timeout_seconds": 1}),
-    )
-    .await;
-    let watch = DiskWatch::start(dir.path());
-    let beside = steady_latency(&client, &node, &healthy, 500, scale(2_500), "beside").await;
-    let flushes_beside = watch.stop();
-    row(
-        "isolation, healthy p99 alone / beside",
-        format!(
-            "{:.2} ms / {:.2} ms (a webhook timing out)",
-            percentile(&alone.receipt, 0.99),
-            percentile(&beside.receipt, 0.99)
-        ),
-    );
-    row(
-        "  of which until the 202 (stored)",
-        format!(
-            "{:.2} ms / {:.2} ms",
-            percentile(&alone.accepted, 0.99),
-            percentile(&beside.accepted, 0.99)
-        ),
-    );
-    row(
-        "  longest disk flush meanwhile",
-        format!(
-            "{:.2} ms / {:.2} ms",
-            percentile(&flushes_alone, 1.0),
-            percentile(&flushes_beside, 1.0)
-        ),
-    );
-    node.stop();
-    backend.finished("isolation").await;
+    if wanted("isolation") {
+        // Isolation: a healthy webhook's p99 while another times out on every request.
+        let node = fresh_node("isolation").await;
+        let healthy = Receiver::start().await;
+        let mut stuck = Reply::status(200);
+        stuck.delay = Duration::from_secs(30);
+        let hanging = Receiver::start_scripted(vec![], Some(stuck)).await;
+        add_webhook(&client, &node, "healthy", &healthy.url(), json!({})).await;
+        let watch = DiskWatch::start(dir.path());
+        let alone = steady_latency(&client, &node, &healthy, 500, scale(2_500), "alone").await;
+        let flushes_alone = watch.stop();
+        add_webhook(
+            &client,
+            &node,
+            "hanging",
+            &hanging.url(),
+            json!({"timeout_seconds": 1}),
+        )
+        .await;
+        let watch = DiskWatch::start(dir.path());
+        let beside = steady_latency(&client, &node, &healthy, 500, scale(2_500), "beside").await;
+        let flushes_beside = watch.stop();
+        row(
+            "isolation, healthy p99 alone / beside",
+            format!(
+                "{:.2} ms / {:.2} ms (a webhook timing out)",
+                percentile(&alone.receipt, 0.99),
+                percentile(&beside.receipt, 0.99)
+            ),
+        );
+        row(
+            "  of which until the 202 (stored)",
+            format!(
+                "{:.2} ms / {:.2} ms",
+                percentile(&alone.accepted, 0.99),
+                percentile(&beside.accepted, 0.99)
+            ),
+        );
+        row(
+            "  longest disk flush meanwhile",
+            format!(
+                "{:.2} ms / {:.2} ms",
+                percentile(&flushes_alone, 1.0),
+                percentile(&flushes_beside, 1.0)
+            ),
+        );
+        node.stop();
+        backend.finished("isolation").await;
+    }
 }
 
 #[tokio::main]
