@@ -56,7 +56,7 @@ impl PgStore {
         // scan whatever the statistics say. Joined back by id instead, the planner at
         // times hashed a seq scan of the whole table: 27 of 463 claims in the
         // 100,000-delivery drain, 34 ms each against 5.5 ms.
-        let mut claim = self.begin_relaxed().await?;
+        let mut conn = self.queue_pool.acquire().await?;
         let claimed = sqlx::query(
             "WITH room AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS r(webhook_id, room)), \
              open AS (SELECT w.id AS webhook_id, COALESCE(room.room, $5) AS room \
@@ -80,9 +80,8 @@ impl PgStore {
         .bind(request.per_webhook as i64)
         .bind(lease_end)
         .bind(&request.owner)
-        .fetch_all(&mut *claim)
+        .fetch_all(&mut *conn)
         .await?;
-        claim.commit().await?;
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
@@ -90,7 +89,6 @@ impl PgStore {
             .iter()
             .map(|row| delivery_codec::decode_delivery(read_delivery(row)?))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let mut conn = self.pool.acquire().await?;
         let event_ids: Vec<String> =
             delivery_codec::distinct(deliveries.iter().map(|d| d.event_id.as_str()))
                 .into_iter()
@@ -128,7 +126,7 @@ impl PgStore {
         // took a `FOR KEY SHARE` lock on its delivery before the update locked it
         // again: a heap write and a WAL record per delivery, 2.7 µs of PostgreSQL's
         // time each (BENCHMARKS.md, the twenty-first pass).
-        let mut tx = self.begin_relaxed().await?;
+        let mut tx = self.queue_pool.begin().await?;
         let update = format!(
             "UPDATE deliveries SET status = v.status, attempts = v.attempts, last_error = v.last_error, \
              updated_at = $7, lease_owner = NULL, lease_until = NULL, \
