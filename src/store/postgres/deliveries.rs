@@ -519,7 +519,6 @@ async fn delete_attempts_of(
 
 /// Whether the deliveries of attempts being written are already locked by this
 /// transaction.
-#[derive(Clone, Copy)]
 enum Guard {
     /// Updated by it, so they stay until it commits.
     Held,

@@ -415,7 +415,7 @@ fn queue_options(options: &PgConnectOptions) -> PgConnectOptions {
         .options([("synchronous_commit", "off")])
 }
 
-/// A pool of at most `max_connections`, with what both pools share: quick failure in
+/// A pool of at most `max_connections`, with what every pool shares: quick failure in
 /// an outage, no ping before each use, and `synchronous_commit = off` without `fsync`.
 fn pool_options(max_connections: u32, fsync: bool) -> PgPoolOptions {
     PgPoolOptions::new()
