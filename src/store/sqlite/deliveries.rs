@@ -128,9 +128,9 @@ impl SqliteStore {
             // row costs its own work, with no round trip to batch away. The delivery
             // first: when this node still holds it, it exists, and its attempt is a
             // plain one-row insert (see INSERT_ATTEMPT).
-            let mut update = tx.prepare(FINISH_DELIVERY)?;
-            let mut insert = tx.prepare(INSERT_ATTEMPT)?;
-            let mut exists = tx.prepare(DELIVERY_EXISTS)?;
+            let mut update = tx.prepare_cached(FINISH_DELIVERY)?;
+            let mut insert = tx.prepare_cached(INSERT_ATTEMPT)?;
+            let mut exists = tx.prepare_cached(DELIVERY_EXISTS)?;
             let mut lost = 0;
             for (record, row) in records.iter().zip(&attempts) {
                 let updated = update.execute(rusqlite::params![

@@ -33,7 +33,7 @@ impl SqliteStore {
             let mut subscribers: HashMap<&str, Vec<Arc<Webhook>>> = HashMap::new();
             let mut accepted = Vec::with_capacity(events.len());
             let mut fan_out = FanOut::new(now, hand_off);
-            let mut insert_event = tx.prepare(INSERT_EVENT)?;
+            let mut insert_event = tx.prepare_cached(INSERT_EVENT)?;
             for (event, row) in events.iter().zip(&rows) {
                 if let Some(key) = &event.idempotency_key
                     && let Some(first) = tx
@@ -68,7 +68,7 @@ impl SqliteStore {
                     duplicate: false,
                 });
             }
-            let mut insert_delivery = tx.prepare(
+            let mut insert_delivery = tx.prepare_cached(
                 "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, \
                  lease_owner, lease_until, created_at, updated_at) \
                  VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5, ?6, ?7, ?7)",
@@ -154,7 +154,7 @@ fn subscribers_of(
     sealer: &Sealer,
 ) -> Result<Vec<Arc<Webhook>>, StoreError> {
     let mut event_types: HashMap<String, Vec<String>> = HashMap::new();
-    let mut subscriptions = tx.prepare(
+    let mut subscriptions = tx.prepare_cached(
         "SELECT webhook_id, event_type FROM webhook_event_types \
          WHERE webhook_id IN (SELECT webhook_id FROM webhook_event_types WHERE event_type = ?) \
          ORDER BY webhook_id, position",
@@ -166,7 +166,7 @@ fn subscribers_of(
             .or_default()
             .push(row.get(1)?);
     }
-    let mut webhooks = tx.prepare(
+    let mut webhooks = tx.prepare_cached(
         "SELECT * FROM webhooks WHERE enabled = 1 \
          AND id IN (SELECT webhook_id FROM webhook_event_types WHERE event_type = ?) ORDER BY id",
     )?;
@@ -180,7 +180,7 @@ fn subscribers_of(
     Ok(found)
 }
 
-const INSERT_EVENT: &str = "INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, \
+pub(super) const INSERT_EVENT: &str = "INSERT INTO events (id, type, kind, severity, outcome, source, occurred_at, \
      received_at, attributes, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// An event row's values, in [`INSERT_EVENT`]'s order.

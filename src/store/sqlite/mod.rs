@@ -55,6 +55,7 @@ use crate::domain::ids::{DeliveryId, EventId, TokenId, WebhookId};
 use crate::domain::token::ApiToken;
 use crate::domain::webhook::Webhook;
 use wal_flush::WalFlush;
+use whole_turn::TurnConnection;
 use write_turn::{WriteTurns, WriteTx};
 
 /// The schema, embedded in the binary and applied on start.
@@ -129,10 +130,14 @@ pub struct SqliteStore {
     /// Reads, and the few writes made outside a write transaction (fsync'd in the
     /// commit when fsync is on).
     pool: SqlitePool,
-    /// The one connection write transactions use, one at a time in their turn. It
-    /// commits without waiting for the disk; durable commits wait for `flush` after
-    /// their turn instead (see [`Durability`]).
+    /// The connection of the claims and the rarer write transactions (operators'
+    /// changes, retention), one at a time in their turn. It commits without waiting
+    /// for the disk; durable commits wait for `flush` after their turn instead (see
+    /// [`Durability`]).
     writer: SqlitePool,
+    /// The connection of the hot writers, ingest and results (see [`whole_turn`]),
+    /// in the same turns.
+    turn_conn: TurnConnection,
     /// Present when fsync is on.
     flush: Option<WalFlush>,
     sealer: Arc<Sealer>,
@@ -174,24 +179,25 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         migrator().run(&pool).await?;
-        // A database without a file to find (in memory) keeps SQLite's own fsync in
-        // the commit rather than losing it.
-        let flush = match std::fs::canonicalize(options.get_filename()) {
-            Ok(file) if fsync => Some(WalFlush::new(&file)),
-            _ => None,
-        };
-        let in_commit = if fsync && flush.is_none() {
-            SqliteSynchronous::Full
-        } else {
-            SqliteSynchronous::Normal
-        };
+        // The hot writers' own connection opens the file by name, so the store needs
+        // one (SQLite's in-memory databases are one per connection).
+        let file = std::fs::canonicalize(options.get_filename()).map_err(|error| {
+            sqlx::Error::Configuration(
+                format!("the SQLite store needs a database file ({error}): {url}").into(),
+            )
+        })?;
+        let flush = fsync.then(|| WalFlush::new(&file));
+        // Both writers' commits only write the log; with fsync on, the flush after
+        // the turn puts it on disk.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.synchronous(in_commit))
+            .connect_with(options.synchronous(SqliteSynchronous::Normal))
             .await?;
+        let turn_conn = TurnConnection::open(&file)?;
         let store = SqliteStore {
             pool,
             writer,
+            turn_conn,
             flush,
             sealer,
             write_turn: WriteTurns::default(),
