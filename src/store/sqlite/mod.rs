@@ -436,7 +436,8 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
-    async fn open(dir: &std::path::Path, fsync: bool) -> SqliteStore {
+    /// A store on a fresh database file in `dir` (shared by the submodules' tests).
+    pub(super) async fn open(dir: &std::path::Path, fsync: bool) -> SqliteStore {
         let sealer = Sealer::load_or_create(None, &dir.join("secret.key")).unwrap();
         let url = format!("sqlite://{}", dir.join("hookcast.db").display());
         SqliteStore::open(&url, Arc::new(sealer), fsync)

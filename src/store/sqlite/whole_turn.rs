@@ -145,11 +145,7 @@ mod tests {
     #[tokio::test]
     async fn ingest_turns_run_one_kept_statement_instead_of_preparing_each_time() {
         let dir = tempfile::tempdir().unwrap();
-        let sealer = Sealer::load_or_create(None, &dir.path().join("secret.key")).unwrap();
-        let url = format!("sqlite://{}", dir.path().join("hookcast.db").display());
-        let store = SqliteStore::open(&url, Arc::new(sealer), true)
-            .await
-            .unwrap();
+        let store = super::super::tests::open(dir.path(), true).await;
         for n in 0..20 {
             store
                 .insert_events(&[event(n)], Utc::now(), None)
